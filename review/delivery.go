@@ -1,0 +1,220 @@
+package review
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"time"
+
+	"courier/store"
+)
+
+// Deliverer sends approved requests; the deliver package implements it.
+type Deliverer interface {
+	// Recover settles the targets a crash left between edit and commit;
+	// it runs before any delivery.
+	Recover(ctx context.Context) error
+
+	// Deliver sends req's message to every target of its list as it
+	// stood at req.ListRev, recording each outcome in the store and
+	// calling progress after each. It returns when every target has an
+	// outcome or ctx is done. Stopped, when not empty, says why delivery
+	// stopped early on some wiki (blocked, login revoked).
+	Deliver(ctx context.Context, req store.Request, progress func()) (stopped string, err error)
+}
+
+// resume settles what a crash left and queues every request that was
+// approved or under way when Courier stopped.
+func (r *Reviewer) resume(ctx context.Context) error {
+	if err := r.cfg.Delivery.Recover(ctx); err != nil {
+		return fmt.Errorf("recover deliveries: %w", err)
+	}
+	reqs, err := r.cfg.Store.Requests(ctx, store.StateApproved, store.StateDelivering)
+	if err != nil {
+		return err
+	}
+	for _, req := range reqs {
+		r.log.Info("resuming request", "request_id", req.ID, "state", req.State,
+			"title", r.cfg.Requests)
+		r.enqueue(req.ID)
+	}
+	return nil
+}
+
+// startApproved queues the approved requests not yet queued.
+func (r *Reviewer) startApproved(ctx context.Context) {
+	reqs, err := r.cfg.Store.Requests(ctx, store.StateApproved)
+	if err != nil {
+		r.log.Error("could not list approved requests", "err", err)
+		return
+	}
+	for _, req := range reqs {
+		r.enqueue(req.ID)
+	}
+}
+
+func (r *Reviewer) enqueue(id int64) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.inFlight[id] {
+		return
+	}
+	select {
+	case r.queued <- id:
+		r.inFlight[id] = true
+	default:
+		// Full: it stays approved in the store and is queued again by the
+		// next review of the page.
+		r.log.Warn("delivery queue full; the request waits for the next review",
+			"request_id", id)
+	}
+}
+
+// deliverLoop delivers queued requests one after another until ctx is
+// done.
+func (r *Reviewer) deliverLoop(ctx context.Context) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case id := <-r.queued:
+			if err := r.deliverOne(ctx, id); err != nil && ctx.Err() == nil {
+				r.log.Error("delivery failed; it is tried again when Courier restarts",
+					"request_id", id, "err", err)
+			}
+			r.mu.Lock()
+			delete(r.inFlight, id)
+			r.mu.Unlock()
+		}
+	}
+}
+
+// deliverOne claims and delivers one request, writing progress back at
+// most every ProgressEvery, and the outcome at the end.
+func (r *Reviewer) deliverOne(ctx context.Context, id int64) error {
+	claimed, err := r.cfg.Store.TransitionRequest(ctx, id, store.StateDelivering,
+		store.StateApproved, store.StateDelivering)
+	if err != nil || !claimed {
+		return err
+	}
+	req, err := r.cfg.Store.Request(ctx, id)
+	if err != nil {
+		return err
+	}
+	log := r.log.With("request_id", id, "title", r.cfg.Requests)
+	log.Info("delivering", "list", req.ListTitle, "list_rev", req.ListRev)
+
+	dctx, cancel := context.WithCancel(ctx)
+	r.mu.Lock()
+	r.cancels[id] = cancel
+	r.mu.Unlock()
+	defer func() {
+		cancel()
+		r.mu.Lock()
+		delete(r.cancels, id)
+		r.mu.Unlock()
+	}()
+
+	var wg sync.WaitGroup
+	ticks := make(chan struct{}, 1)
+	wg.Go(func() { r.writeProgress(dctx, ticks) })
+	stopped, err := r.cfg.Delivery.Deliver(dctx, req, func() {
+		select {
+		case ticks <- struct{}{}:
+		default:
+		}
+	})
+	cancel()
+	wg.Wait()
+	return r.finish(ctx, id, stopped, err)
+}
+
+// writeProgress writes the request page whenever a delivery made progress,
+// at most every ProgressEvery, until ctx is done.
+func (r *Reviewer) writeProgress(ctx context.Context, ticks <-chan struct{}) {
+	var last time.Time
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticks:
+		}
+		if wait := r.cfg.ProgressEvery - time.Since(last); wait > 0 {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(wait):
+			}
+		}
+		last = time.Now()
+		if err := r.reviewPage(ctx); err != nil && ctx.Err() == nil {
+			r.log.Warn("could not write progress; trying again with the next",
+				"title", r.cfg.Requests, "err", err)
+		}
+	}
+}
+
+// finish records how a delivery ended and writes it back.
+func (r *Reviewer) finish(ctx context.Context, id int64, stopped string, derr error) error {
+	req, err := r.cfg.Store.Request(ctx, id)
+	if err != nil {
+		return err
+	}
+	c, err := r.cfg.Store.TargetCounts(ctx, id)
+	if err != nil {
+		return err
+	}
+	log := r.log.With("request_id", id, "title", r.cfg.Requests)
+	r.mu.Lock()
+	cancelled := r.cancelled[id]
+	delete(r.cancelled, id)
+	r.mu.Unlock()
+	switch {
+	case cancelled:
+		req.State = store.StateCancelled
+	case ctx.Err() != nil:
+		log.Info("stopping mid-delivery; it resumes when Courier starts again",
+			"delivered", c.Delivered, "queued", c.Queued)
+		return nil
+	case derr != nil:
+		return derr
+	case stopped != "":
+		req.Note = stopped
+		if c.Queued > 0 || c.Sending > 0 {
+			// Left delivering: it resumes on the next start, once the
+			// operator has seen to the block or the login.
+			log.Error("delivery stopped", "reason", stopped, "queued", c.Queued)
+			r.cfg.Store.UpdateRequest(ctx, req)
+			return r.reviewPage(ctx)
+		}
+		req.State = store.StateDone
+	default:
+		req.State = store.StateDone
+	}
+	req.Finished = r.cfg.Now()
+	if err := r.cfg.Store.UpdateRequest(ctx, req); err != nil {
+		return err
+	}
+	log.Info("request finished", "state", req.State, "delivered", c.Delivered,
+		"skipped", c.Skipped, "failed", c.Failed)
+	return r.reviewPage(ctx)
+}
+
+// stopDelivery cancels a request's delivery between two edits. A request
+// that is delivering in the store but not in this process (it waits to be
+// resumed) is marked cancelled at once, so the resume does not claim it.
+func (r *Reviewer) stopDelivery(ctx context.Context, id int64, by string) error {
+	r.mu.Lock()
+	cancel := r.cancels[id]
+	if cancel != nil {
+		r.cancelled[id] = true
+	}
+	r.mu.Unlock()
+	r.log.Info("cancelling delivery", "request_id", id, "user", by)
+	if cancel != nil {
+		cancel()
+		return nil
+	}
+	_, err := r.cfg.Store.TransitionRequest(ctx, id, store.StateCancelled, store.StateDelivering)
+	return err
+}
