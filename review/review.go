@@ -91,15 +91,15 @@ type Reviewer struct {
 	// pageMu serialises everything that reads and writes the request
 	// page, so a walk and a progress write-back never interleave.
 	pageMu   sync.Mutex
-	lastRev  Revision         // the newest handled revision of the request page
+	lastRev  Revision                 // the newest handled revision of the request page
 	lastReqs map[int64]parser.Request // its requests by id
-	newKeys  map[string]int64 // id-less requests seen, by section and place
+	newKeys  map[string]int64         // id-less requests seen, by section and place
 
-	mu       sync.Mutex // guards the fields below
-	senders  map[string]bool
-	running  bool // the shutoff page reads "run"
-	runWake  chan struct{}
-	queued   chan int64 // approved requests waiting to be delivered
+	mu        sync.Mutex // guards the fields below
+	senders   map[string]bool
+	running   bool // the shutoff page reads "run"
+	runWake   chan struct{}
+	queued    chan int64 // approved requests waiting to be delivered
 	cancels   map[int64]context.CancelFunc
 	cancelled map[int64]bool // asked to stop by a cancel on the page
 	inFlight  map[int64]bool
@@ -126,12 +126,12 @@ func New(cfg Config) (*Reviewer, error) {
 		cfg.Now = time.Now
 	}
 	return &Reviewer{
-		cfg:      cfg,
-		log:      cfg.Log.With("component", "review", "wiki", cfg.HomeID),
-		newKeys:  map[string]int64{},
-		senders:  map[string]bool{},
-		runWake:  make(chan struct{}),
-		queued:   make(chan int64, 1024),
+		cfg:       cfg,
+		log:       cfg.Log.With("component", "review", "wiki", cfg.HomeID),
+		newKeys:   map[string]int64{},
+		senders:   map[string]bool{},
+		runWake:   make(chan struct{}),
+		queued:    make(chan int64, 1024),
 		cancels:   map[int64]context.CancelFunc{},
 		cancelled: map[int64]bool{},
 		inFlight:  map[int64]bool{},

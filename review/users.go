@@ -4,7 +4,6 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
-
 )
 
 // normalUser returns a user name as MediaWiki writes it: spaces for

@@ -36,7 +36,11 @@ type Target struct {
 
 // Counts is how many targets of a request are in each state.
 type Counts struct {
-	Queued, Sending, Delivered, Skipped, Failed int
+	Queued    int `json:"queued"`
+	Sending   int `json:"sending"`
+	Delivered int `json:"delivered"`
+	Skipped   int `json:"skipped"`
+	Failed    int `json:"failed"`
 }
 
 // Total returns the number of targets.
