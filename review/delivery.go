@@ -16,11 +16,17 @@ type Deliverer interface {
 	Recover(ctx context.Context) error
 
 	// Deliver sends req's message to every target of its list as it
-	// stood at req.ListRev, recording each outcome in the store and
-	// calling progress after each. It returns when every target has an
-	// outcome or ctx is done. Stopped, when not empty, says why delivery
-	// stopped early on some wiki (blocked, login revoked).
-	Deliver(ctx context.Context, req store.Request, progress func()) (stopped string, err error)
+	// stood at req.ListRev, recording each outcome in the store. It
+	// returns when every target has an outcome, the request was
+	// cancelled (Reviewer.Cancelled), or ctx is done.
+	Deliver(ctx context.Context, req store.Request) (Outcome, error)
+}
+
+// Outcome is how one Deliver call ended.
+type Outcome struct {
+	Finished  bool   // every target has its outcome
+	Cancelled bool   // stopped by a cancel on the request page
+	Stopped   string // why some wiki refused the bot, in a sentence; "" if none
 }
 
 // resume settles what a crash left and queues every request that was
@@ -104,29 +110,50 @@ func (r *Reviewer) deliverOne(ctx context.Context, id int64) error {
 	log := r.log.With("request_id", id, "title", r.cfg.Requests)
 	log.Info("delivering", "list", req.ListTitle, "list_rev", req.ListRev)
 
-	dctx, cancel := context.WithCancel(ctx)
 	r.mu.Lock()
-	r.cancels[id] = cancel
+	ticks := make(chan struct{}, 1)
+	r.ticks[id] = ticks
 	r.mu.Unlock()
 	defer func() {
-		cancel()
 		r.mu.Lock()
-		delete(r.cancels, id)
+		delete(r.ticks, id)
 		r.mu.Unlock()
 	}()
 
+	pctx, stop := context.WithCancel(ctx)
 	var wg sync.WaitGroup
-	ticks := make(chan struct{}, 1)
-	wg.Go(func() { r.writeProgress(dctx, ticks) })
-	stopped, err := r.cfg.Delivery.Deliver(dctx, req, func() {
-		select {
-		case ticks <- struct{}{}:
-		default:
-		}
-	})
-	cancel()
+	wg.Go(func() { r.writeProgress(pctx, ticks) })
+	out, err := r.cfg.Delivery.Deliver(ctx, req)
+	stop()
 	wg.Wait()
-	return r.finish(ctx, id, stopped, err)
+	return r.finish(ctx, id, out, err)
+}
+
+// Progress tells the reviewer that a request's delivery made progress; it
+// never blocks.
+func (r *Reviewer) Progress(id int64) {
+	r.mu.Lock()
+	ticks := r.ticks[id]
+	r.mu.Unlock()
+	select {
+	case ticks <- struct{}{}:
+	default:
+	}
+}
+
+// Cancelled reports whether a cancel on the request page asked delivery of
+// request id to stop; deliver asks it before every edit.
+func (r *Reviewer) Cancelled(id int64) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.cancelled[id]
+}
+
+// Gate reports whether edits may go ahead: the shutoff page reads "run".
+func (r *Reviewer) Gate(ctx context.Context, wiki string) (bool, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running, nil
 }
 
 // writeProgress writes the request page whenever a delivery made progress,
@@ -155,44 +182,44 @@ func (r *Reviewer) writeProgress(ctx context.Context, ticks <-chan struct{}) {
 }
 
 // finish records how a delivery ended and writes it back.
-func (r *Reviewer) finish(ctx context.Context, id int64, stopped string, derr error) error {
+func (r *Reviewer) finish(ctx context.Context, id int64, out Outcome, derr error) error {
+	log := r.log.With("request_id", id, "title", r.cfg.Requests)
+	if ctx.Err() != nil {
+		log.Info("stopping mid-delivery; it resumes when Courier starts again")
+		return nil
+	}
+	if derr != nil {
+		return derr
+	}
 	req, err := r.cfg.Store.Request(ctx, id)
 	if err != nil {
 		return err
 	}
-	c, err := r.cfg.Store.TargetCounts(ctx, id)
-	if err != nil {
-		return err
-	}
-	log := r.log.With("request_id", id, "title", r.cfg.Requests)
-	r.mu.Lock()
-	cancelled := r.cancelled[id]
-	delete(r.cancelled, id)
-	r.mu.Unlock()
 	switch {
-	case cancelled:
+	case out.Cancelled:
 		req.State = store.StateCancelled
-	case ctx.Err() != nil:
-		log.Info("stopping mid-delivery; it resumes when Courier starts again",
-			"delivered", c.Delivered, "queued", c.Queued)
-		return nil
-	case derr != nil:
-		return derr
-	case stopped != "":
-		req.Note = stopped
-		if c.Queued > 0 || c.Sending > 0 {
-			// Left delivering: it resumes on the next start, once the
-			// operator has seen to the block or the login.
-			log.Error("delivery stopped", "reason", stopped, "queued", c.Queued)
-			r.cfg.Store.UpdateRequest(ctx, req)
-			return r.reviewPage(ctx)
-		}
+	case out.Finished:
 		req.State = store.StateDone
 	default:
-		req.State = store.StateDone
+		// A wiki refused the bot: the request stays delivering and
+		// resumes on the next start, once the operator has seen to it.
+		req.Note = out.Stopped
+		log.Error("delivery stopped; it resumes when Courier starts again",
+			"reason", out.Stopped)
+		if err := r.cfg.Store.UpdateRequest(ctx, req); err != nil {
+			return err
+		}
+		return r.reviewPage(ctx)
 	}
+	r.mu.Lock()
+	delete(r.cancelled, id)
+	r.mu.Unlock()
 	req.Finished = r.cfg.Now()
 	if err := r.cfg.Store.UpdateRequest(ctx, req); err != nil {
+		return err
+	}
+	c, err := r.cfg.Store.TargetCounts(ctx, id)
+	if err != nil {
 		return err
 	}
 	log.Info("request finished", "state", req.State, "delivered", c.Delivered,
@@ -200,19 +227,16 @@ func (r *Reviewer) finish(ctx context.Context, id int64, stopped string, derr er
 	return r.reviewPage(ctx)
 }
 
-// stopDelivery cancels a request's delivery between two edits. A request
-// that is delivering in the store but not in this process (it waits to be
-// resumed) is marked cancelled at once, so the resume does not claim it.
+// stopDelivery asks a request's delivery to stop before its next edit. A
+// request that is delivering in the store but not in this process (it
+// waits to be resumed) is marked cancelled at once, so no resume claims it.
 func (r *Reviewer) stopDelivery(ctx context.Context, id int64, by string) error {
 	r.mu.Lock()
-	cancel := r.cancels[id]
-	if cancel != nil {
-		r.cancelled[id] = true
-	}
+	r.cancelled[id] = true
+	_, running := r.ticks[id]
 	r.mu.Unlock()
 	r.log.Info("cancelling delivery", "request_id", id, "user", by)
-	if cancel != nil {
-		cancel()
+	if running {
 		return nil
 	}
 	_, err := r.cfg.Store.TransitionRequest(ctx, id, store.StateCancelled, store.StateDelivering)

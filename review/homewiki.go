@@ -27,7 +27,13 @@ func NewHomeWiki(c *wiki.Client, bot bool) HomeWiki {
 
 func (a *apiWiki) RevisionsAfter(ctx context.Context, title string, rev int64) ([]Revision,
 	error) {
-	revs, err := a.c.Revisions(ctx, title, wiki.RevQuery{FromID: rev + 1, Content: true})
+	// Start at rev itself, which exists (a revision id that does not is an
+	// error), and drop it.
+	q := wiki.RevQuery{FromID: rev, Content: true}
+	if rev <= 0 {
+		q.FromID = 0
+	}
+	revs, err := a.c.Revisions(ctx, title, q)
 	if errors.Is(err, wiki.ErrNoSuchPage) {
 		return nil, nil
 	}

@@ -99,9 +99,9 @@ type Reviewer struct {
 	senders   map[string]bool
 	running   bool // the shutoff page reads "run"
 	runWake   chan struct{}
-	queued    chan int64 // approved requests waiting to be delivered
-	cancels   map[int64]context.CancelFunc
-	cancelled map[int64]bool // asked to stop by a cancel on the page
+	queued    chan int64              // approved requests waiting to be delivered
+	ticks     map[int64]chan struct{} // the progress signal of each running delivery
+	cancelled map[int64]bool          // asked to stop by a cancel on the page
 	inFlight  map[int64]bool
 }
 
@@ -132,7 +132,7 @@ func New(cfg Config) (*Reviewer, error) {
 		senders:   map[string]bool{},
 		runWake:   make(chan struct{}),
 		queued:    make(chan int64, 1024),
-		cancels:   map[int64]context.CancelFunc{},
+		ticks:     map[int64]chan struct{}{},
 		cancelled: map[int64]bool{},
 		inFlight:  map[int64]bool{},
 	}, nil

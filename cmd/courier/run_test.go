@@ -1,0 +1,198 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+const message = "| subject = Tech News %d\n| message = Hello! This week's issue is out: " +
+	"[[Tech/News|the news]] {{!}} more. ~~~~\n"
+
+// TestApprovalFlow runs the life of requests through courier run: a plain
+// user's request waits, a non-approver's approval is undone, an approver's
+// delivers once to every target on both wikis, and a trusted sender's
+// needs no approval. It reports the time from approving edit to first
+// delivered message.
+func TestApprovalFlow(t *testing.T) {
+	s := newScene(t, 2, 600)
+	s.start()
+
+	id := s.file("Alice", "Tech News 1", fmt.Sprintf(message, 1))
+	s.waitStatus(id, "pending", 30*time.Second)
+	if note := s.param(id, "note"); !strings.Contains(note, "4 targets") {
+		t.Errorf("pending note = %q, want it to count 4 targets", note)
+	}
+
+	// Bob is no approver: his approval is set back.
+	s.setStatus("Bob", id, "approved")
+	s.waitStatus(id, "pending", 30*time.Second)
+	if note := s.param(id, "note"); !strings.Contains(note, "does not count") {
+		t.Errorf("note after Bob's approval = %q", note)
+	}
+	time.Sleep(2 * time.Second)
+	if got := s.messages(id); !all(got, 0) {
+		t.Fatalf("messages after a non-approver's approval = %v, want none", got)
+	}
+
+	// Sam is an approver.
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	after := s.env.Stream.Last()
+	approved := time.Now()
+	s.setStatus("Sam", id, "approved")
+	first, err := s.firstDelivery(ctx, after)
+	if err != nil {
+		t.Fatalf("no delivery after the approval: %v", err)
+	}
+	t.Logf("approving edit to first delivered message: %v", first.Sub(approved))
+	s.waitStatus(id, "done", 60*time.Second)
+	if got := s.messages(id); !all(got, 1) {
+		t.Errorf("messages per target = %v, want exactly one each", got)
+	}
+	if res := s.param(id, "result"); !strings.HasPrefix(res, "4 delivered, 0 skipped, 0 failed") {
+		t.Errorf("result = %q", res)
+	}
+
+	// A trusted sender's request goes out without an approval.
+	tid := s.file("Trusty", "Tech News 2", fmt.Sprintf(message, 2))
+	s.waitStatus(tid, "done", 60*time.Second)
+	if got := s.messages(tid); !all(got, 1) {
+		t.Errorf("trusted sender: messages per target = %v, want one each", got)
+	}
+
+	// Courier's own edits triggered nothing more: still one message each.
+	time.Sleep(2 * time.Second)
+	if got := s.messages(id); !all(got, 1) {
+		t.Errorf("later: messages per target = %v, want still one each", got)
+	}
+}
+
+// TestApprovalLatency measures, over several requests, the time from the
+// approving edit to the first delivered message, in stream mode.
+func TestApprovalLatency(t *testing.T) {
+	s := newScene(t, 1, 600)
+	s.start()
+	var lat []time.Duration
+	for i := range 5 {
+		id := s.file("Alice", fmt.Sprintf("Latency %d", i), fmt.Sprintf(message, 10+i))
+		s.waitStatus(id, "pending", 30*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		after := s.env.Stream.Last()
+		approved := time.Now()
+		s.setStatus("Sam", id, "approved")
+		first, err := s.firstDelivery(ctx, after)
+		cancel()
+		if err != nil {
+			t.Fatalf("request %d: no delivery: %v", id, err)
+		}
+		lat = append(lat, first.Sub(approved))
+		s.waitStatus(id, "done", 60*time.Second)
+	}
+	slices.Sort(lat)
+	t.Logf("approving edit to first delivered message over %d runs: median %v, all %v",
+		len(lat), lat[len(lat)/2], lat)
+}
+
+// TestEditAfterApprovalVoidsIt approves a request while Courier is down and
+// edits its message after: on start, the approval no longer counts.
+func TestEditAfterApprovalVoidsIt(t *testing.T) {
+	s := newScene(t, 1, 600)
+	s.start()
+	id := s.file("Alice", "Voided", fmt.Sprintf(message, 20))
+	s.waitStatus(id, "pending", 30*time.Second)
+	s.stop()
+
+	s.setStatus("Sam", id, "approved")
+	text, _ := s.admin.Text(s.requests)
+	s.edit(s.users["Alice"], s.requests, strings.Replace(text, "Tech News 20", "Tech News 21", 1))
+
+	s.start()
+	s.waitStatus(id, "pending", 30*time.Second)
+	if note := s.param(id, "note"); !strings.Contains(note, "approval no longer counts") {
+		t.Errorf("note = %q, want the approval voided", note)
+	}
+	time.Sleep(2 * time.Second)
+	if got := s.messages(id); !all(got, 0) {
+		t.Errorf("messages = %v, want none", got)
+	}
+}
+
+// TestShutoffPausesAndCancelStops approves a request while the shutoff page
+// says stop: nothing goes out until it reads run; at a slow rate, a cancel
+// by the requester then stops the delivery between two edits.
+func TestShutoffPausesAndCancelStops(t *testing.T) {
+	s := newScene(t, 4, 20) // 3 s between two edits on a wiki
+	shutoff := strings.TrimSuffix(s.requests, "/Requests") + "/Shutoff"
+	s.edit(s.admin, shutoff, "stop")
+	s.start()
+
+	id := s.file("Alice", "Paused", fmt.Sprintf(message, 30))
+	s.waitStatus(id, "pending", 30*time.Second)
+	s.setStatus("Sam", id, "approved")
+	time.Sleep(4 * time.Second)
+	if got := s.messages(id); !all(got, 0) {
+		t.Fatalf("messages while shut off = %v, want none", got)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	after := s.env.Stream.Last()
+	s.edit(s.admin, shutoff, "run")
+	if _, err := s.firstDelivery(ctx, after); err != nil {
+		t.Fatalf("no delivery after the shutoff page read run: %v", err)
+	}
+	s.setStatus("Alice", id, "cancel")
+	s.waitStatus(id, "cancelled", 60*time.Second)
+	got := s.messages(id)
+	sent := 0
+	for _, n := range got {
+		if n > 1 {
+			t.Errorf("a target got %d messages", n)
+		}
+		sent += n
+	}
+	if sent == 0 || sent == len(got) {
+		t.Errorf("messages after cancel = %v, want some but not all", got)
+	}
+	t.Logf("cancelled after %d of %d messages; result %q", sent, len(got), s.param(id, "result"))
+}
+
+// TestRestartMidDeliveryAndHumanEdits stops Courier during a slow delivery,
+// while a human edits another section, and starts it again: every target
+// gets exactly one message and the human's text stays.
+func TestRestartMidDeliveryAndHumanEdits(t *testing.T) {
+	s := newScene(t, 3, 30) // 2 s between two edits on a wiki
+	s.start()
+	id := s.file("Alice", "Restarted", fmt.Sprintf(message, 40))
+	s.waitStatus(id, "pending", 30*time.Second)
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	after := s.env.Stream.Last()
+	s.setStatus("Sam", id, "approved")
+	if _, err := s.firstDelivery(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+
+	// A human edits another section while the delivery runs.
+	text, _ := s.admin.Text(s.requests)
+	human := "\n== Unrelated ==\nA question about the bot. ~~~~\n"
+	s.edit(s.users["Bob"], s.requests, text+human)
+	time.Sleep(1500 * time.Millisecond)
+	s.stop()
+	mid := s.messages(id)
+
+	s.start()
+	s.waitStatus(id, "done", 90*time.Second)
+	if got := s.messages(id); !all(got, 1) {
+		t.Errorf("messages per target = %v (before the restart %v), want one each", got, mid)
+	}
+	page, _ := s.admin.Text(s.requests)
+	if !strings.Contains(page, "A question about the bot.") {
+		t.Errorf("the human's section is gone:\n%s", page)
+	}
+}
