@@ -185,14 +185,87 @@ func TestRestartMidDeliveryAndHumanEdits(t *testing.T) {
 	time.Sleep(1500 * time.Millisecond)
 	s.stop()
 	mid := s.messages(id)
+	if all(mid, 1) {
+		t.Fatalf("every message went out before the restart (%v): the test restarts nothing", mid)
+	}
 
 	s.start()
 	s.waitStatus(id, "done", 90*time.Second)
 	if got := s.messages(id); !all(got, 1) {
 		t.Errorf("messages per target = %v (before the restart %v), want one each", got, mid)
 	}
+	t.Logf("messages before the restart %v, after it all %d delivered once", mid, len(mid))
 	page, _ := s.admin.Text(s.requests)
 	if !strings.Contains(page, "A question about the bot.") {
 		t.Errorf("the human's section is gone:\n%s", page)
+	}
+}
+
+// TestNeverDeliveredTwice edits a finished request every way a page gets
+// edited: its heading renamed, its status set back to approved by an
+// approver, the request moved to an archive page and back. Nothing is sent
+// again and the status shows done again.
+func TestNeverDeliveredTwice(t *testing.T) {
+	s := newScene(t, 1, 600)
+	s.start()
+	id := s.file("Trusty", "Once only", fmt.Sprintf(message, 50))
+	s.waitStatus(id, "done", 60*time.Second)
+
+	text, _ := s.admin.Text(s.requests)
+	s.edit(s.users["Bob"], s.requests, strings.Replace(text, "== Once only ==",
+		"== Once only (renamed) ==", 1))
+	s.setStatus("Sam", id, "approved")
+	s.waitStatus(id, "done", 30*time.Second)
+
+	archive := s.requests + "/Archive"
+	text, _ = s.admin.Text(s.requests)
+	s.edit(s.users["Bob"], archive, text)
+	s.edit(s.users["Bob"], s.requests, "Requests for message delivery.\n")
+	time.Sleep(time.Second)
+	s.edit(s.users["Bob"], s.requests, text)
+	s.setStatus("Sam", id, "approved")
+	s.waitStatus(id, "done", 30*time.Second)
+
+	time.Sleep(2 * time.Second)
+	if got := s.messages(id); !all(got, 1) {
+		t.Errorf("messages per target = %v, want exactly one each", got)
+	}
+}
+
+// TestRejectedRequestsSayWhy files requests that cannot be delivered and
+// reads the reason on the page.
+func TestRejectedRequestsSayWhy(t *testing.T) {
+	s := newScene(t, 1, 600)
+	s.edit(s.admin, s.list+"/Empty", "Nobody here yet.\n")
+	s.start()
+	cases := []struct {
+		heading, params, want string
+	}{
+		{"No such list", "| subject = x\n| message = y\n", "does not exist"},
+		{"Empty message", "| subject = x\n| message = \n", "message"},
+		{"Long subject", "| subject = " + strings.Repeat("long ", 60) + "\n| message = y\n", "240"},
+		{"Empty list", "| subject = x\n| message = y\n", "holds no targets"},
+	}
+	ids := map[string]int64{}
+	for _, c := range cases {
+		params := c.params
+		text, _ := s.admin.Text(s.requests)
+		list := s.list
+		switch c.heading {
+		case "No such list":
+			list += "/Missing"
+		case "Empty list":
+			list += "/Empty"
+		}
+		text += fmt.Sprintf("\n== %s ==\n{{Delivery request\n| list = %s\n%s}}\n", c.heading,
+			list, params)
+		ids[c.heading] = s.edit(s.users["Alice"], s.requests, text)
+	}
+	for _, c := range cases {
+		id := ids[c.heading]
+		s.waitStatus(id, "rejected", 30*time.Second)
+		if note := s.param(id, "note"); !strings.Contains(note, c.want) {
+			t.Errorf("%s: note = %q, want it to say %q", c.heading, note, c.want)
+		}
 	}
 }
