@@ -453,12 +453,14 @@ func BenchmarkEdit(b *testing.B) {
 	}
 }
 
-// TestDeferJobs checks that link tables are written by the edit itself and
-// that category events wait for RunJobs when jobs are deferred.
-func TestDeferJobs(t *testing.T) {
+// TestDeferJobsAndSettings checks that link tables are written by the edit
+// itself, that category events wait for RunJobs when jobs are deferred, and
+// that Options.Settings reach LocalSettings.php.
+func TestDeferJobsAndSettings(t *testing.T) {
 	Shared(t)
 	ctx := testCtx(t)
-	e, err := Start(ctx, Options{Wikis: SharedWikis[:1], DeferJobs: true})
+	e, err := Start(ctx, Options{Wikis: SharedWikis[:1], DeferJobs: true,
+		Settings: "$wgMaxArticleSize = 1; // KiB"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -493,6 +495,12 @@ func TestDeferJobs(t *testing.T) {
 	}
 	if _, err := e.Stream.WaitChange(ctx, after, isCategorize); err != nil {
 		t.Errorf("no categorize event after RunJobs: %v", err)
+	}
+
+	_, err = admin.Edit(uniq(t, "Big "), strings.Repeat("x", 2000), "wikitest")
+	var apiErr *APIError
+	if !errors.As(err, &apiErr) || apiErr.Code != "contenttoobig" {
+		t.Errorf("2000 bytes with $wgMaxArticleSize = 1: %v", err)
 	}
 }
 

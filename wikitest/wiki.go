@@ -175,10 +175,7 @@ func waitReady(ctx context.Context, srv *server, api, id string) error {
 	probe := api + "?action=query&meta=siteinfo&format=json&formatversion=2"
 	for {
 		if srv.exited() {
-			if srv.err == nil {
-				return errors.New("php server exited")
-			}
-			return fmt.Errorf("php server exited: %w", srv.err)
+			return exitError(srv)
 		}
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, probe, nil)
 		if err != nil {
@@ -197,11 +194,22 @@ func waitReady(ctx context.Context, srv *server, api, id string) error {
 		}
 		select {
 		case <-ctx.Done():
+			if srv.exited() {
+				return exitError(srv)
+			}
 			return fmt.Errorf("wait for wiki: %w", ctx.Err())
 		case <-srv.done:
 		case <-time.After(15 * time.Millisecond):
 		}
 	}
+}
+
+// exitError describes a server that exited before it was ready.
+func exitError(srv *server) error {
+	if srv.err == nil {
+		return errors.New("php server exited")
+	}
+	return fmt.Errorf("php server exited: %w", srv.err)
 }
 
 // tailFile returns the last n lines of a file, for error messages.
