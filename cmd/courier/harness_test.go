@@ -225,6 +225,19 @@ func (s *scene) stop() {
 	}
 }
 
+// courier runs a courier command to its end and returns its output and
+// exit code.
+func (s *scene) courier(args ...string) (string, int) {
+	s.t.Helper()
+	cmd := exec.Command(binary, args...)
+	cmd.Env = append(os.Environ(), "COURIER_PASSWORD="+botPassword)
+	out, err := cmd.CombinedOutput()
+	if err != nil && cmd.ProcessState == nil {
+		s.t.Fatal(err)
+	}
+	return string(out), cmd.ProcessState.ExitCode()
+}
+
 // file adds a request as user and returns the revision that added it.
 func (s *scene) file(user, heading, params string) int64 {
 	s.t.Helper()

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 	"testing"
@@ -267,5 +268,34 @@ func TestRejectedRequestsSayWhy(t *testing.T) {
 		if note := s.param(id, "note"); !strings.Contains(note, c.want) {
 			t.Errorf("%s: note = %q, want it to say %q", c.heading, note, c.want)
 		}
+	}
+}
+
+// TestCheck runs courier check against a good setup and a broken one.
+func TestCheck(t *testing.T) {
+	start := time.Now()
+	s := newScene(t, 1, 600)
+	t.Logf("scene set up in %v", time.Since(start))
+	start = time.Now()
+	out, code := s.courier("check", "-config", s.config)
+	t.Logf("check took %v", time.Since(start))
+	if code != 0 || !strings.Contains(out, "ok: home.shutoff") {
+		t.Errorf("check of a good setup: exit %d\n%s", code, out)
+	}
+
+	shutoff := strings.TrimSuffix(s.requests, "/Requests") + "/Shutoff"
+	s.edit(s.admin, shutoff, "stop")
+	cfg, _ := os.ReadFile(s.config)
+	broken := strings.Replace(string(cfg), "/Requests\"", "/Nowhere\"", 1)
+	os.WriteFile(s.config, []byte(broken), 0o600)
+	out, code = s.courier("check", "-config", s.config)
+	for _, want := range []string{"home.requests:", "does not exist", "home.shutoff:",
+		"does not read \"run\"", "2 problem(s) found"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("check of a broken setup does not say %q:\n%s", want, out)
+		}
+	}
+	if code != 1 {
+		t.Errorf("check of a broken setup: exit %d, want 1", code)
 	}
 }
