@@ -15,6 +15,7 @@ type jsonScanner struct {
 	s      string
 	i      int
 	failed bool
+	plain  bool // the last string read had no escapes and was ASCII
 }
 
 // maxJSONDepth is the nesting the scanner follows before it gives up.
@@ -63,7 +64,10 @@ func (r *jsonScanner) target() jsonTarget {
 }
 
 func (r *jsonScanner) space() {
-	for r.i < len(r.s) && strings.IndexByte(" \t\r\n", r.s[r.i]) >= 0 {
+	for r.i < len(r.s) {
+		if c := r.s[r.i]; c != ' ' && c != '\n' && c != '\t' && c != '\r' {
+			return
+		}
 		r.i++
 	}
 }
@@ -108,13 +112,16 @@ func (r *jsonScanner) object(member func(key string)) {
 // key reads an object's key; one encoding/json could match to a field in
 // another case, or one with escapes, fails.
 func (r *jsonScanner) key() string {
-	r.space()
-	start := r.i
 	k := r.str()
-	raw := r.s[start:r.i]
-	for _, f := range []string{"description", "targets", "title", "site"} {
-		if k != f && strings.EqualFold(k, f) || strings.Contains(raw, `\`) {
-			r.failed = true
+	switch {
+	case !r.plain:
+		r.failed = true
+	case k == "description" || k == "targets" || k == "title" || k == "site":
+	default:
+		for _, f := range []string{"description", "targets", "title", "site"} {
+			if strings.EqualFold(k, f) {
+				r.failed = true
+			}
 		}
 	}
 	return k
@@ -144,7 +151,7 @@ func (r *jsonScanner) str() string {
 		switch c := r.s[r.i]; {
 		case c == '"':
 			r.i++
-			if plain {
+			if r.plain = plain; plain {
 				return r.s[start : r.i-1]
 			}
 			return r.decode(r.s[start-1 : r.i])
@@ -184,8 +191,10 @@ func (r *jsonScanner) skip(depth int) {
 		r.array(func() { r.skip(depth + 1) })
 	case c == '"':
 		r.str()
-	case c == 't' || c == 'f':
-		r.word(map[byte]string{'t': "true", 'f': "false"}[c])
+	case c == 't':
+		r.word("true")
+	case c == 'f':
+		r.word("false")
 	default:
 		r.number() // null fails here: encoding/json's rules for it are its own
 	}

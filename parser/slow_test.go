@@ -14,8 +14,9 @@ import (
 func TestPathologicalPagesStayFast(t *testing.T) {
 	const n = 20000
 	pages := map[string]string{
-		"unclosed requests":     strings.Repeat("{{Delivery request|", n),
-		"nested requests":       strings.Repeat("{{Delivery request|message=", n) + strings.Repeat("}}", n),
+		"unclosed requests": strings.Repeat("{{Delivery request|", n),
+		"nested requests": strings.Repeat("{{Delivery request|message=", n) +
+			strings.Repeat("}}", n),
 		"nested templates":      strings.Repeat("{{a|", n) + strings.Repeat("}}", n),
 		"a long run of braces":  strings.Repeat("{", 30*n) + strings.Repeat("}", 10*n),
 		"a long run of links":   strings.Repeat("[", 30*n) + strings.Repeat("]", 10*n),
