@@ -25,9 +25,9 @@ type Job struct {
 	Message   string // the wikitext sent: the message, or the message page's text
 }
 
-// JobFromRequest returns the job of a stored request. When the request
-// names a message page, the caller sets Message to that page's text at
-// the approval, which the store does not keep.
+// JobFromRequest returns the job of a stored request. Its Message is sent
+// as it is, so for a request that names a message page it must already
+// hold that page's text at the approval (review stores it there).
 func JobFromRequest(r store.Request) Job {
 	return Job{
 		ID: r.ID, HomeWiki: r.Wiki, Requester: r.Requester, Approver: r.Approver,
