@@ -28,6 +28,14 @@ var (
 
 	// ErrNotFound means the row asked for does not exist.
 	ErrNotFound = errors.New("not found")
+
+	// ErrNotQueued means MarkSending found the target not queued: it is
+	// sending or has its outcome already (or does not exist).
+	ErrNotQueued = errors.New("target not queued")
+
+	// ErrHasOutcome means RecordOutcome found the target with a final
+	// outcome already (or not at all).
+	ErrHasOutcome = errors.New("target already has its outcome")
 )
 
 // Store is an open state file. Its methods are safe for concurrent use.

@@ -183,8 +183,8 @@ func TestTargetsExactlyOnce(t *testing.T) {
 	if err := s.MarkSending(ctx, 7, "w", "User talk:A"); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.MarkSending(ctx, 7, "w", "User talk:A"); err == nil {
-		t.Error("a target was marked sending twice")
+	if err := s.MarkSending(ctx, 7, "w", "User talk:A"); !errors.Is(err, ErrNotQueued) {
+		t.Errorf("marking a target sending twice: err = %v, want ErrNotQueued", err)
 	}
 	sending, _ := s.SendingTargets(ctx)
 	if len(sending) != 1 || sending[0].Title != "User talk:A" || sending[0].MarkedAt.IsZero() {
@@ -193,8 +193,9 @@ func TestTargetsExactlyOnce(t *testing.T) {
 	if err := s.RecordOutcome(ctx, 7, "w", "User talk:A", TargetDelivered, "", 555); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RecordOutcome(ctx, 7, "w", "User talk:A", TargetFailed, "x", 0); err == nil {
-		t.Error("a final outcome was overwritten")
+	err := s.RecordOutcome(ctx, 7, "w", "User talk:A", TargetFailed, "x", 0)
+	if !errors.Is(err, ErrHasOutcome) {
+		t.Errorf("overwriting a final outcome: err = %v, want ErrHasOutcome", err)
 	}
 	s.RecordOutcome(ctx, 7, "x", "User talk:A", TargetFailed, "protectedpage", 0)
 

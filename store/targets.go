@@ -90,8 +90,8 @@ WHERE request_id = ? AND wiki = ? AND title = ? AND state = ?`,
 		return fmt.Errorf("mark %s on %s sending for request %d: %w", title, wiki, requestID, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("mark %s on %s sending for request %d: not queued",
-			title, wiki, requestID)
+		return fmt.Errorf("mark %s on %s sending for request %d: %w",
+			title, wiki, requestID, ErrNotQueued)
 	}
 	return nil
 }
@@ -110,8 +110,8 @@ WHERE request_id = ? AND wiki = ? AND title = ? AND state IN (?, ?)`,
 			state, title, wiki, requestID, err)
 	}
 	if n, _ := res.RowsAffected(); n != 1 {
-		return fmt.Errorf("record %s for %s on %s, request %d: it already has an outcome",
-			state, title, wiki, requestID)
+		return fmt.Errorf("record %s for %s on %s, request %d: %w",
+			state, title, wiki, requestID, ErrHasOutcome)
 	}
 	return nil
 }
