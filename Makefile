@@ -21,4 +21,4 @@ build:
 	$(GO) build -o courier ./cmd/courier
 
 demo: deps
-	$(GO) run ./cmd/wikitest-up
+	$(GO) run ./cmd/courier-demo
