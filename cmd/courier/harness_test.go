@@ -180,7 +180,10 @@ func (s *scene) edit(as *wikitest.Session, title, text string) int64 {
 }
 
 // start runs courier run; its log goes to a file shown when the test fails.
-func (s *scene) start() {
+func (s *scene) start() { s.startWith() }
+
+// startWith runs courier run with more flags.
+func (s *scene) startWith(flags ...string) {
 	s.t.Helper()
 	var err error
 	s.logFile, err = os.OpenFile(filepath.Join(s.dir, "courier.log"),
@@ -188,7 +191,7 @@ func (s *scene) start() {
 	if err != nil {
 		s.t.Fatal(err)
 	}
-	s.proc = exec.Command(binary, "run", "-config", s.config)
+	s.proc = exec.Command(binary, append([]string{"run", "-config", s.config}, flags...)...)
 	s.proc.Env = append(os.Environ(), "COURIER_PASSWORD="+botPassword)
 	s.proc.Stdout, s.proc.Stderr = s.logFile, s.logFile
 	s.proc.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}

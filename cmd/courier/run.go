@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -31,6 +32,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	configPath := fs.String("config", "courier.toml", "the config `file`")
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	verbose := fs.Bool("v", false, "log every API request and stream decision (Debug)")
+	dry := fs.Bool("dry-run", false,
+		"do everything but edit: print each edit instead, on a copy of the state file")
 	if code := fs.parse(args, stdout, stderr); code >= 0 {
 		return code
 	}
@@ -44,7 +47,19 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if err := runDaemon(ctx, cfg, log); err != nil {
+	var transport http.RoundTripper
+	if *dry {
+		state, cleanup, err := dryRunState(cfg.State)
+		if err != nil {
+			fmt.Fprintln(stderr, err)
+			return 1
+		}
+		defer cleanup()
+		cfg.State = state
+		transport = newDryRun(stdout)
+		log.Info("dry run: no edit is made; the state is a copy", "state", state)
+	}
+	if err := runDaemon(ctx, cfg, log, transport); err != nil {
 		log.Error("courier stopped", "err", err)
 		return 1
 	}
@@ -65,14 +80,15 @@ func newLogger(w io.Writer, asJSON, verbose bool) *slog.Logger {
 
 // runDaemon wires the pipeline (watcher → review → deliver) and runs it
 // until ctx is done.
-func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger) error {
+func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger,
+	transport http.RoundTripper) error {
 	st, err := store.Open(ctx, cfg.State)
 	if err != nil {
 		return err
 	}
 	defer st.Close()
 
-	clients, err := newClients(cfg, log)
+	clients, err := newClients(cfg, log, transport)
 	if err != nil {
 		return err
 	}
@@ -149,7 +165,8 @@ func collect(errs <-chan error) []error {
 
 // newClients makes one API client a configured wiki, all with the
 // account's login.
-func newClients(cfg *config.Config, log *slog.Logger) (map[string]*wiki.Client, error) {
+func newClients(cfg *config.Config, log *slog.Logger, transport http.RoundTripper) (
+	map[string]*wiki.Client, error) {
 	password, err := cfg.ResolvePassword()
 	if err != nil {
 		return nil, err
@@ -159,7 +176,7 @@ func newClients(cfg *config.Config, log *slog.Logger) (map[string]*wiki.Client, 
 		c, err := wiki.New(wiki.Config{
 			ID: wc.ID, API: wc.API, UserAgent: cfg.Account.UserAgent,
 			Username: cfg.Account.Username, Password: password, MaxLag: cfg.Delivery.Maxlag,
-			Logger: log,
+			Logger: log, Transport: transport,
 		})
 		if err != nil {
 			return nil, fmt.Errorf("set up the client of %s: %w", wc.ID, err)

@@ -299,3 +299,35 @@ func TestCheck(t *testing.T) {
 		t.Errorf("check of a broken setup: exit %d, want 1", code)
 	}
 }
+
+// TestDryRun runs courier run -dry-run on a trusted sender's request: it
+// prints the status write-back and every delivery, and edits nothing.
+func TestDryRun(t *testing.T) {
+	s := newScene(t, 1, 600)
+	id := s.file("Trusty", "Dry", fmt.Sprintf(message, 60))
+	s.startWith("-dry-run")
+	deadline := time.Now().Add(60 * time.Second)
+	var log string
+	for time.Now().Before(deadline) {
+		data, _ := os.ReadFile(s.logFile.Name())
+		log = string(data)
+		if strings.Count(log, "dry run: would add the section") == len(s.targets) {
+			break
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	s.stop()
+	if n := strings.Count(log, "dry run: would add the section"); n != len(s.targets) {
+		t.Errorf("dry run printed %d deliveries, want %d:\n%s", n, len(s.targets), log)
+	}
+	if !strings.Contains(log, "dry run: would replace the text of [["+
+		strings.Replace(s.requests, "Project:", "Meta:", 1)) {
+		t.Errorf("dry run printed no write-back of the request page:\n%s", log)
+	}
+	if got := s.messages(id); !all(got, 0) {
+		t.Errorf("a dry run delivered: %v", got)
+	}
+	if st := s.param(id, "status"); st != "" {
+		t.Errorf("a dry run wrote status %q", st)
+	}
+}
