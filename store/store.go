@@ -60,6 +60,34 @@ func Open(ctx context.Context, path string) (*Store, error) {
 	return s, nil
 }
 
+// OpenReadOnly opens an existing state file for reading only, without the
+// process lock, so "courier status" can read it while "courier run" works.
+// It refuses a file whose schema is not the one this Courier writes.
+func OpenReadOnly(ctx context.Context, path string) (*Store, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("open state file: %w", err)
+	}
+	q := url.Values{}
+	q.Set("mode", "ro")
+	q.Set("_busy_timeout", "10000")
+	db, err := sql.Open("sqlite3", "file:"+path+"?"+q.Encode())
+	if err != nil {
+		return nil, fmt.Errorf("open state file %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path}
+	var version int
+	if err := db.QueryRowContext(ctx, "PRAGMA user_version").Scan(&version); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("read schema version of %s: %w", path, err)
+	}
+	if version != len(migrations) {
+		s.Close()
+		return nil, fmt.Errorf("state file %s is at schema version %d, this Courier reads %d",
+			path, version, len(migrations))
+	}
+	return s, nil
+}
+
 func (s *Store) open(ctx context.Context) error {
 	q := url.Values{}
 	q.Set("_busy_timeout", "10000")

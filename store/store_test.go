@@ -235,3 +235,24 @@ func TestMarkSendingRace(t *testing.T) {
 		t.Errorf("%d claims won, want exactly 1", wins)
 	}
 }
+
+func TestReadOnlyOpenBesideTheWriter(t *testing.T) {
+	s, path := openTemp(t)
+	ctx := context.Background()
+	s.CreateRequest(ctx, Request{ID: 3, Wiki: "w", Page: "P", Requester: "A", State: StatePending})
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatalf("OpenReadOnly while the writer holds the file: %v", err)
+	}
+	defer ro.Close()
+	if r, err := ro.Request(ctx, 3); err != nil || r.Requester != "A" {
+		t.Errorf("Request through the reader = %+v, %v", r, err)
+	}
+	if _, err := ro.CreateRequest(ctx, Request{ID: 4, Wiki: "w", Page: "P", Requester: "B",
+		State: StatePending}); err == nil {
+		t.Error("the read-only store wrote a request")
+	}
+	if _, err := OpenReadOnly(ctx, path+".missing"); err == nil {
+		t.Error("OpenReadOnly of a missing file succeeded")
+	}
+}

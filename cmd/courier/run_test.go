@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -56,6 +57,17 @@ func TestApprovalFlow(t *testing.T) {
 	}
 	if res := s.param(id, "result"); !strings.HasPrefix(res, "4 delivered, 0 skipped, 0 failed") {
 		t.Errorf("result = %q", res)
+	}
+
+	// courier status reads the state beside the running courier.
+	out, code := s.courier("status", "-config", s.config)
+	if code != 0 || !regexp.MustCompile(fmt.Sprintf(`(?m)^%d +done +Alice +4 +4 +0 +0`, id)).
+		MatchString(out) {
+		t.Errorf("courier status (exit %d):\n%s", code, out)
+	}
+	out, code = s.courier("status", "-config", s.config, "-request", fmt.Sprint(id), "-json")
+	if code != 0 || strings.Count(out, `"State": "delivered"`) != 4 {
+		t.Errorf("courier status -request -json (exit %d):\n%s", code, out)
 	}
 
 	// A trusted sender's request goes out without an approval.

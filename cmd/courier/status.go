@@ -31,7 +31,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	ctx := context.Background()
-	st, err := store.Open(ctx, cfg.State)
+	st, err := store.OpenReadOnly(ctx, cfg.State)
 	if err != nil {
 		fmt.Fprintln(stderr, "courier status:", err)
 		return 1
