@@ -276,15 +276,23 @@ func (w *Wiki) CreateUser(name, password string, groups ...string) error {
 // only form MediaWiki accepts). A bot password cannot be made twice for one
 // account: a second call for the same name fails.
 func (w *Wiki) CreateBot(name string) (login, password string, err error) {
-	if err := w.CreateUser(name, "main-"+randomHex(16), "bot"); err != nil {
-		return "", "", err
-	}
 	password = randomBotPassword()
+	login, err = w.CreateBotWithPassword(name, password)
+	return login, password, err
+}
+
+// CreateBotWithPassword is CreateBot with a bot password of the caller's,
+// which must be 32 characters of 0-9 and a-w: the same password on every
+// wiki of an Env stands for one login on a farm, as Wikimedia's is.
+func (w *Wiki) CreateBotWithPassword(name, password string) (login string, err error) {
+	if err := w.CreateUser(name, "main-"+randomHex(16), "bot"); err != nil {
+		return "", err
+	}
 	args := []string{"--appid", BotAppID, "--grants", BotGrants, name, password}
 	if _, err := w.Maintenance("createBotPassword.php", args...); err != nil {
-		return "", "", fmt.Errorf("create bot password for %q: %w", name, err)
+		return "", fmt.Errorf("create bot password for %q: %w", name, err)
 	}
-	return name + "@" + BotAppID, password, nil
+	return name + "@" + BotAppID, nil
 }
 
 // randomBotPassword returns 32 random characters of botPasswordChars.

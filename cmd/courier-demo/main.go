@@ -123,12 +123,8 @@ func courierBinary(given, dir string) (string, error) {
 // pages and a list of talk pages on both wikis.
 func setUpWikis(env *wikitest.Env) error {
 	for _, w := range env.Wikis {
-		if err := w.CreateUser(botName, "main-"+botPassword, "bot"); err != nil {
+		if _, err := w.CreateBotWithPassword(botName, botPassword); err != nil {
 			return err
-		}
-		if _, err := w.Maintenance("createBotPassword.php", "--appid", wikitest.BotAppID,
-			"--grants", wikitest.BotGrants, botName, botPassword); err != nil {
-			return fmt.Errorf("create the bot password on %s: %w", w.ID, err)
 		}
 		for _, u := range []string{"Alice", "Bob", "Carol"} {
 			if err := w.CreateUser(u, userPass); err != nil {

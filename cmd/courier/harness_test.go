@@ -61,13 +61,8 @@ func setUp(t *testing.T, env *wikitest.Env) {
 }
 
 func createAccounts(w *wikitest.Wiki) error {
-	if err := w.CreateUser(botName, "main-"+botPassword, "bot"); err != nil {
+	if _, err := w.CreateBotWithPassword(botName, botPassword); err != nil {
 		return err
-	}
-	_, err := w.Maintenance("createBotPassword.php", "--appid", wikitest.BotAppID,
-		"--grants", wikitest.BotGrants, botName, botPassword)
-	if err != nil {
-		return fmt.Errorf("create bot password on %s: %w", w.ID, err)
 	}
 	for _, u := range []struct {
 		name   string
