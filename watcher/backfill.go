@@ -145,9 +145,14 @@ func (w *Watcher) startPolls(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("start polling: %w", err)
 		}
-		st := &pollState{from: w.pollTime, mark: w.pollTime, floor: w.pollTime}
-		if ok {
-			st = &pollState{from: pos.Time.Add(-w.cfg.Margin), mark: pos.Time}
+		st := &pollState{from: pos.Time.Add(-w.cfg.Margin), mark: pos.Time}
+		if !ok {
+			// Saved at once, so that a crash before the first poll
+			// still leaves this start to resume from.
+			st = &pollState{from: w.pollTime, mark: w.pollTime, floor: w.pollTime}
+			if err := w.savePoll(ctx, id, st); err != nil {
+				return fmt.Errorf("start polling: %w", err)
+			}
 		}
 		w.polls[id] = st
 	}

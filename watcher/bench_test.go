@@ -2,6 +2,7 @@ package watcher_test
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -21,7 +22,9 @@ import (
 	"gopkg.in/cenkalti/backoff.v1"
 
 	"courier/parser"
+	"courier/store"
 	"courier/watcher"
+	"courier/wikitest"
 )
 
 // replayServer starts the replay server in a child process and returns
@@ -247,28 +250,32 @@ func replayEvents(def int64) int64 {
 }
 
 // BenchmarkReplay compares, in one run, the watcher's rate over a replay
-// with r3labs/sse's alone, raw and watcher taking turns. Run it with
-// -cpu 1 -benchtime 1x.
+// with r3labs/sse's alone, raw and watcher taking turns five times each.
+// Run it with -cpu 1 -benchtime 1x. Rates are given by wall time and by
+// this process's CPU time; on a machine shared with other work the second
+// is the steadier. The ratio is of the medians, and of the bests.
 func BenchmarkReplay(b *testing.B) {
 	base := replayServer(b)
 	n := replayEvents(300000)
 	for range b.N {
 		var raw, wat []result
-		for range 3 {
+		for range 5 {
 			raw = append(raw, runRaw(b, base, n))
 			wat = append(wat, runWatcher(b, base, n, 0))
 		}
-		r, w := median(raw), median(wat)
-		if w.events != uint64(n) || r.events != uint64(n) {
-			b.Fatalf("read %d (raw) and %d (watcher) of %d events", r.events, w.events, n)
+		for _, r := range append(slices.Clone(raw), wat...) {
+			if r.events != uint64(n) {
+				b.Fatalf("read %d of %d events", r.events, n)
+			}
 		}
-		b.ReportMetric(r.rate(), "raw-events/s")
-		b.ReportMetric(w.rate(), "events/s")
-		b.ReportMetric(w.rate()/r.rate(), "ratio")
+		r, w := pick(raw, result.cpuRate, 2), pick(wat, result.cpuRate, 2)
+		rBest, wBest := pick(raw, result.cpuRate, 4), pick(wat, result.cpuRate, 4)
+		rWall, wWall := pick(raw, result.rate, 2), pick(wat, result.rate, 2)
 		b.ReportMetric(r.cpuRate(), "raw-events/cpu-s")
 		b.ReportMetric(w.cpuRate(), "events/cpu-s")
-		b.ReportMetric(w.cpuRate()/r.cpuRate(), "cpu-ratio")
-		b.ReportMetric(float64(w.bytes)/w.elapsed.Seconds()/(1<<20), "MiB/s")
+		b.ReportMetric(w.cpuRate()/r.cpuRate(), "ratio-median")
+		b.ReportMetric(wBest.cpuRate()/rBest.cpuRate(), "ratio-best")
+		b.ReportMetric(wWall.rate()/rWall.rate(), "ratio-wall")
 		b.ReportMetric(float64(w.bytes)/w.cpu.Seconds()/(1<<20), "MiB/cpu-s")
 		b.ReportMetric(float64(w.bytes)/float64(w.events), "bytes/event")
 		b.ReportMetric(float64(r.mallocs)/float64(r.events), "raw-allocs/event")
@@ -301,10 +308,11 @@ func BenchmarkLongReplay(b *testing.B) {
 	}
 }
 
-func median(rs []result) result {
+// pick returns the result of rank i (0 the slowest) by rate.
+func pick(rs []result, rate func(result) float64, i int) result {
 	s := slices.Clone(rs)
-	slices.SortFunc(s, func(a, b result) int { return int(a.elapsed - b.elapsed) })
-	return s[len(s)/2]
+	slices.SortFunc(s, func(a, b result) int { return cmp.Compare(rate(a), rate(b)) })
+	return s[i]
 }
 
 func rates(rs []result, rate func(result) float64) []string {
@@ -313,4 +321,65 @@ func rates(rs []result, rate func(result) float64) []string {
 		out = append(out, fmt.Sprintf("%.0f", rate(r)))
 	}
 	return out
+}
+
+// BenchmarkCatchUp is a restart after an outage: a watcher resumes, by
+// Last-Event-ID, from the start of a backlog of WATCHER_REPLAY_EVENTS
+// (default 300000, some hours of Wikimedia's feed) replayed events that a
+// wikitest stream holds, and reads them all. The stream runs in this
+// process, so run it without -cpu 1.
+func BenchmarkCatchUp(b *testing.B) {
+	n := replayEvents(300000)
+	stream, err := wikitest.NewStream()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stream.Close()
+	g := newGenerator()
+	var buf []byte
+	for i := range n {
+		stream.Append(g.data(buf[:0], i, i))
+	}
+	for range b.N {
+		st := openStore(b, b.TempDir())
+		err := st.SetStreamPosition(context.Background(), stream.URL,
+			store.Position{EventID: wikitest.EventID(0), Time: replayBase})
+		if err != nil {
+			b.Fatal(err)
+		}
+		w, err := watcher.New(watcher.Config{
+			StreamURL: stream.URL, UserAgent: userAgent, Store: st, Logger: quietLogger(),
+			Wikis: []watcher.Wiki{{ID: "metawiki",
+				Normalize: watcher.SiteNormalizer(parser.NewSite(parser.DefaultNamespaces("Meta"))),
+				Changes:   noChanges{}}},
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+		for _, title := range replayWatched {
+			if err := w.Watch("metawiki", title); err != nil {
+				b.Fatal(err)
+			}
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan error, 1)
+		began := time.Now()
+		go func() { done <- w.Run(ctx) }()
+		go func() {
+			for range w.Changes() {
+			}
+		}()
+		for w.Stats().Events < uint64(n-1) {
+			time.Sleep(time.Millisecond)
+		}
+		took := time.Since(began)
+		cancel()
+		if err := <-done; err != nil {
+			b.Fatal(err)
+		}
+		b.ReportMetric(took.Seconds(), "catch-up-s")
+		b.ReportMetric(float64(n-1)/took.Seconds(), "events/s")
+		b.Logf("GOMAXPROCS=%d: %d events of backlog read in %v", runtime.GOMAXPROCS(0), n-1,
+			took.Round(time.Millisecond))
+	}
 }

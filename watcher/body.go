@@ -178,12 +178,15 @@ func (b *cutBody) nextEnd(p []byte, from int, slow bool) int {
 		}
 		return -1
 	}
+	// Without a '\r' in p, an end is "\n\n", or "\n\r\n" with the '\r'
+	// at the end of the last read.
 	for k := from; ; k++ {
 		j := bytes.IndexByte(p[k:], '\n')
 		if j < 0 {
 			return -1
 		}
-		if k += j; b.endsAt(p, k) {
+		k += j
+		if k > 0 && p[k-1] == '\n' || k == 0 && b.endsAt(p, 0) {
 			return k + 1
 		}
 	}

@@ -26,9 +26,6 @@ type rcEvent struct {
 	} `json:"revision"`
 }
 
-// keyWiki is the member name the prefilter looks for.
-var keyWiki = []byte(`"wiki"`)
-
 // mayMatch is the prefilter every event passes before it is decoded: it
 // reports whether data has a "wiki" member whose value is a watched wiki's
 // id. It is conservative, never false for an event of a watched wiki: it
@@ -38,17 +35,26 @@ var keyWiki = []byte(`"wiki"`)
 // title because wiki ids are plain database names, while a title may be
 // written with escapes (\/ or \u00e9) that would need decoding to compare.
 // A "wiki" inside a string value is written \"wiki\", so it is not found.
+//
+// It looks for the member name by its 'k', the rarest of its bytes in
+// events (quotes are the commonest), so that the fast IndexByte does the
+// scanning and few places need a closer look.
 func (s *watchSet) mayMatch(data []byte) bool {
 	if len(s.wikis) == 0 {
 		return false
 	}
 	for i := 0; ; {
-		j := bytes.Index(data[i:], keyWiki)
+		j := bytes.IndexByte(data[i:], 'k')
 		if j < 0 {
 			return false
 		}
-		i += j + len(keyWiki)
-		v, escaped, ok := memberString(data[i:])
+		k := i + j // data[k-3:k+3] is `"wiki"` if this is the name
+		i = k + 1
+		if k < 3 || k+3 > len(data) || data[k+1] != 'i' || data[k+2] != '"' ||
+			data[k-1] != 'i' || data[k-2] != 'w' || data[k-3] != '"' {
+			continue
+		}
+		v, escaped, ok := memberString(data[k+3:])
 		if !ok {
 			continue
 		}
@@ -56,6 +62,32 @@ func (s *watchSet) mayMatch(data []byte) bool {
 			return true
 		}
 		if _, ok := s.wikis[string(v)]; ok {
+			return true
+		}
+	}
+}
+
+// keyTitle is the member name the second stage looks for.
+var keyTitle = []byte(`"title"`)
+
+// mayMatchTitle is the second stage, for the few events that passed
+// mayMatch: it reports whether some "title" member is a watched page's, or
+// cannot be ruled out without decoding (it holds an escape, or is not in
+// MediaWiki's form). Like mayMatch it checks every such member, so it is
+// conservative too; it spares the decoding of the other changes of the
+// watched wikis, which on Meta are most of them.
+func (s *watchSet) mayMatchTitle(data []byte) bool {
+	for i := 0; ; {
+		j := bytes.Index(data[i:], keyTitle)
+		if j < 0 {
+			return false
+		}
+		i += j + len(keyTitle)
+		v, escaped, ok := memberString(data[i:])
+		if !ok {
+			continue
+		}
+		if escaped || s.titles[string(v)] || looksRawBytes(v) {
 			return true
 		}
 	}

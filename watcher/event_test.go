@@ -35,6 +35,29 @@ func TestPrefilterIsConservative(t *testing.T) {
 	}
 }
 
+func TestTitleStageIsConservative(t *testing.T) {
+	set := &watchSet{titles: map[string]bool{"Meta:Message delivery/Requests": true}}
+	tests := []struct {
+		data string
+		want bool
+	}{
+		{`{"title":"Meta:Message delivery/Requests"}`, true},
+		{`{"title" : "Meta:Message delivery/Requests"}`, true},
+		{`{"title":"Meta:Message delivery\/Requests"}`, true}, // escaped: decode
+		{`{"title":"Meta:Message_delivery/Requests"}`, true},  // raw form: decode
+		{`{"log_params":{"title":"X"},"title":"Meta:Message delivery/Requests"}`, true},
+		{`{"title":"Meta:Other page"}`, false},
+		{`{"title":"Meta:Other page","comment":"\"title\":\"Meta:Message delivery/Requests\""}`,
+			false},
+		{`{"comment":"no title member"}`, false},
+	}
+	for _, tt := range tests {
+		if got := set.mayMatchTitle([]byte(tt.data)); got != tt.want {
+			t.Errorf("mayMatchTitle(%s) = %v, want %v", tt.data, got, tt.want)
+		}
+	}
+}
+
 func TestEventTime(t *testing.T) {
 	tests := []struct {
 		data string

@@ -12,8 +12,9 @@ import (
 // full (SpillSize changes that the consumer has not taken), the stream
 // drops the change and records a gap from its time: the saved position
 // then stays before it, and the recovery backfill finds it again once
-// there is room. Backfill and polling, which are not the stream, wait for
-// room instead.
+// there is room (after newer changes, then: the one place where order can
+// give). Backfill and polling, which are not the stream, wait for room
+// instead.
 
 // offer puts c into the spill unless its revision was found before, and
 // reports whether it did. wait says what to do when the spill is full:

@@ -168,18 +168,21 @@ func randomWord(rng *rand.Rand) string {
 // frame appends the SSE frame of event i to b: its wiki, page and words
 // drawn by seed, its ids and time by i.
 func (g *generator) frame(b []byte, seed, i int64) []byte {
-	rng := rand.New(rand.NewPCG(uint64(seed), 7))
-	w := g.wikis[g.pick(rng.Float64())]
-	at := replayBase.Add(time.Duration(i) * time.Millisecond)
-	ms := at.UnixMilli()
-
+	ms := replayBase.Add(time.Duration(i) * time.Millisecond).UnixMilli()
 	b = append(b, "event: message\nid: [{\"topic\":\"eqiad.mediawiki.recentchange\","+
 		"\"partition\":0,\"timestamp\":"...)
 	b = strconv.AppendInt(b, ms, 10)
 	b = append(b, "},{\"topic\":\"codfw.mediawiki.recentchange\",\"partition\":0,"+
 		"\"offset\":-1}]\ndata: "...)
-	b = g.event(b, rng, w, i, at)
+	b = g.data(b, seed, i)
 	return append(b, "\n\n"...)
+}
+
+// data appends the JSON of event i to b, drawn by seed as frame does.
+func (g *generator) data(b []byte, seed, i int64) []byte {
+	rng := rand.New(rand.NewPCG(uint64(seed), 7))
+	w := g.wikis[g.pick(rng.Float64())]
+	return g.event(b, rng, w, i, replayBase.Add(time.Duration(i)*time.Millisecond))
 }
 
 // pick returns the index of the wiki whose cumulative weight covers x.
@@ -196,56 +199,42 @@ func (g *generator) pick(x float64) int {
 	return lo
 }
 
-// event appends the JSON of event i of wiki w to b.
+// event appends the JSON of event i of wiki w to b, in the member order
+// of Wikimedia's recentchange events.
 func (g *generator) event(b []byte, rng *rand.Rand, w replayWiki, i int64, at time.Time) []byte {
 	title, ns := g.title(rng, w)
 	slash := rng.IntN(4) == 0 // a quarter written as PHP does, with \/
-	url := "https://" + w.domain
 	esc := func(s string) string {
 		if slash {
 			return strings.ReplaceAll(s, "/", `\/`)
 		}
 		return s
 	}
-	rev := 1000000 + i
-	b = append(b, `{"$schema":"/mediawiki/recentchange/1.0.0","meta":{"uri":"`...)
-	b = append(b, esc(url+"/wiki/"+strings.ReplaceAll(title, " ", "_"))...)
-	b = append(b, `","request_id":"`...)
-	b = appendUUID(b, rng)
-	b = append(b, `","id":"`...)
-	b = appendUUID(b, rng)
-	b = append(b, `","dt":"`...)
-	b = at.AppendFormat(b, "2006-01-02T15:04:05.000Z")
-	b = append(b, `","domain":"`+w.domain+`","stream":"mediawiki.recentchange",`+
-		`"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":`...)
-	b = strconv.AppendInt(b, 5000000000+i, 10)
-	b = append(b, `},"id":`...)
-	b = strconv.AppendInt(b, 2000000000+i, 10)
+	url := "https://" + w.domain
+	page := esc(url + "/wiki/" + strings.ReplaceAll(title, " ", "_"))
+	b = g.meta(b, rng, w, page, i, at)
 	typ := "edit"
 	if rng.IntN(10) == 0 {
 		typ = "new"
 	}
-	b = append(b, `,"type":"`+typ+`","namespace":`...)
-	b = strconv.AppendInt(b, int64(ns), 10)
-	b = append(b, `,"title":"`+esc(title)+`","title_url":"`...)
-	b = append(b, esc(url+"/wiki/"+strings.ReplaceAll(title, " ", "_"))...)
-	b = append(b, `","comment":"`...)
+	b = append(b, `,"id":`...)
+	b = strconv.AppendInt(b, 2000000000+i, 10)
+	b = append(b, `,"type":"`+typ+`","namespace":`+strconv.Itoa(ns)+
+		`,"title":"`+esc(title)+`","title_url":"`+page+`","comment":"`...)
 	comment := g.sentence(rng, 5+rng.IntN(40))
 	b = append(b, comment...)
 	b = append(b, `","timestamp":`...)
 	b = strconv.AppendInt(b, at.Unix(), 10)
 	user := g.users[rng.IntN(len(g.users))]
-	b = append(b, `,"user":"`+user+`","bot":`+strconv.FormatBool(rng.IntN(5) == 0)...)
-	b = append(b, `,"notify_url":"`...)
-	b = append(b, esc(url+"/w/index.php?diff=")...)
+	b = append(b, `,"user":"`+user+`","bot":`+strconv.FormatBool(rng.IntN(5) == 0)+
+		`,"notify_url":"`+esc(url+"/w/index.php?diff=")...)
+	rev := 1000000 + i
 	b = strconv.AppendInt(b, rev, 10)
 	b = append(b, `&oldid=`...)
 	b = strconv.AppendInt(b, rev-1, 10)
-	b = append(b, `","minor":false,"patrolled":true,"length":{"old":`...)
-	b = strconv.AppendInt(b, int64(rng.IntN(90000)), 10)
-	b = append(b, `,"new":`...)
-	b = strconv.AppendInt(b, int64(rng.IntN(90000)), 10)
-	b = append(b, `},"revision":{"old":`...)
+	b = append(b, `","minor":false,"patrolled":true,"length":{"old":`+
+		strconv.Itoa(rng.IntN(90000))+`,"new":`+strconv.Itoa(rng.IntN(90000))+
+		`},"revision":{"old":`...)
 	if typ == "new" {
 		b = append(b, "null"...)
 	} else {
@@ -257,6 +246,22 @@ func (g *generator) event(b []byte, rng *rand.Rand, w replayWiki, i int64, at ti
 		`","server_script_path":"`+esc("/w")+`","wiki":"`+w.id+`","parsedcomment":"`...)
 	b = append(b, comment...)
 	return append(b, `"}`...)
+}
+
+// meta appends the start of an event: its schema and meta block.
+func (g *generator) meta(b []byte, rng *rand.Rand, w replayWiki, page string, i int64,
+	at time.Time) []byte {
+	b = append(b, `{"$schema":"/mediawiki/recentchange/1.0.0","meta":{"uri":"`+page+
+		`","request_id":"`...)
+	b = appendUUID(b, rng)
+	b = append(b, `","id":"`...)
+	b = appendUUID(b, rng)
+	b = append(b, `","dt":"`...)
+	b = at.AppendFormat(b, "2006-01-02T15:04:05.000Z")
+	b = append(b, `","domain":"`+w.domain+`","stream":"mediawiki.recentchange",`+
+		`"topic":"eqiad.mediawiki.recentchange","partition":0,"offset":`...)
+	b = strconv.AppendInt(b, 5000000000+i, 10)
+	return append(b, '}')
 }
 
 // title returns a page title of w and its namespace; on Meta one event in

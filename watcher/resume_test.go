@@ -46,7 +46,7 @@ func TestRestartRedeliversWhatTheConsumerDidNotTake(t *testing.T) {
 	title := r.page("Requests")
 	cfg := r.config()
 	cfg.QueueSize = 1
-	cfg.Margin = time.Millisecond // so only the saved position can reach back
+	cfg.Margin = time.Millisecond      // so only the saved position can reach back
 	first := r.start(cfg, true, title) // nobody consumes
 	waitConnected(t, r, 1)
 	var revs []int64

@@ -7,8 +7,10 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -37,6 +39,7 @@ type rig struct {
 	st     *store.Store
 	editor *wikitest.Session
 	wikis  []watcher.Wiki
+	id     string // in the test's titles and user names
 }
 
 func newRig(t *testing.T) *rig {
@@ -50,7 +53,8 @@ func newRig(t *testing.T) *rig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = stream.Close() })
-	r := &rig{t: t, env: env, stream: stream, st: openStore(t, t.TempDir())}
+	r := &rig{t: t, env: env, stream: stream, st: openStore(t, t.TempDir()),
+		id: runID + "-" + strconv.FormatInt(rigs.Add(1), 10)}
 	if r.editor, err = env.Wiki("metawiki").Admin(); err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +75,7 @@ func openStore(t testing.TB, dir string) *store.Store {
 }
 
 // newWiki is the watcher's view of a test wiki, through the real client.
-func newWiki(t *testing.T, w *wikitest.Wiki) watcher.Wiki {
+func newWiki(t testing.TB, w *wikitest.Wiki) watcher.Wiki {
 	t.Helper()
 	c, err := wiki.New(wiki.Config{ID: w.ID, API: w.API, UserAgent: userAgent,
 		Logger: quietLogger()})
@@ -103,10 +107,17 @@ func (r *rig) config() watcher.Config {
 	}
 }
 
+// runID and rigs tell a test's pages from those of another run on the same
+// wikis: another process, or another round of go test -count=N.
+var (
+	runID = strconv.FormatInt(time.Now().UnixNano()%1e9, 36)
+	rigs  atomic.Int64
+)
+
 // page returns a title of the test's own, in the project namespace.
 func (r *rig) page(suffix string) string {
 	name := strings.NewReplacer("/", " ", "_", " ").Replace(r.t.Name())
-	return "Meta:Watcher test/" + name + "/" + suffix
+	return "Meta:Watcher test " + r.id + "/" + name + "/" + suffix
 }
 
 // edit saves a new revision of title and returns its id.

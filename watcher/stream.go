@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/url"
+	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -34,8 +35,9 @@ type conn struct {
 
 // statusError is a subscription the server answered with an error status.
 type statusError struct {
-	code int
-	body string
+	code       int
+	body       string
+	retryAfter time.Duration // the server's Retry-After, in seconds; 0 if none
 }
 
 func (e *statusError) Error() string {
@@ -98,7 +100,7 @@ func (w *Watcher) streamLoop(ctx context.Context, r resume) {
 
 		d := time.Duration(0)
 		if !refused {
-			d = b.next()
+			d = max(b.next(), retryAfter(c.err))
 		}
 		w.logEnd(c, next, d, failures)
 		if !sleep(ctx, d) {
@@ -131,14 +133,14 @@ func (w *Watcher) nextResume(r resume, c conn) (next resume, refused bool) {
 }
 
 // logEnd says how a subscription ended and what happens next: at Info for
-// the end of one that delivered events, at Warn for the first of a run of
-// failures, then at Debug until the stream recovers.
+// the end of one that delivered events or fell silent, at Warn for the
+// first of a run of failures, then at Debug until the stream recovers.
 func (w *Watcher) logEnd(c conn, next resume, wait time.Duration, failures int) {
 	args := []any{"stream", w.cfg.StreamURL, "events", c.events, "lasted", c.lasted,
 		"retry_in", wait, "event_id", next.id}
 	switch {
-	case c.idle:
-		w.log.Warn("stream sent nothing for a while; reconnecting",
+	case c.idle: // normal on a small farm's quiet feed, so not a warning
+		w.log.Info("stream sent nothing for a while; reconnecting",
 			append(args, "idle", w.cfg.IdleTimeout)...)
 	case c.events > 0:
 		w.log.Info("stream connection ended; reconnecting",
@@ -150,6 +152,15 @@ func (w *Watcher) logEnd(c conn, next resume, wait time.Duration, failures int) 
 		w.log.Debug("stream connection failed again; reconnecting",
 			append(args, "err", errText(c.err), "failures", failures)...)
 	}
+}
+
+// retryAfter returns the wait the server asked for with err, if any.
+func retryAfter(err error) time.Duration {
+	var se *statusError
+	if errors.As(err, &se) {
+		return se.retryAfter
+	}
+	return 0
 }
 
 func errText(err error) string {
@@ -172,7 +183,7 @@ func (w *Watcher) connect(ctx context.Context, r resume) conn {
 	client := sse.NewClient(u, sse.ClientMaxBufferSize(w.cfg.MaxEventSize))
 	client.Connection = &http.Client{Transport: &streamTransport{
 		base:  w.cfg.Transport,
-		limit: w.cfg.MaxEventSize - 1024, // room for the mark of a cut event
+		limit: cutLimit(w.cfg.MaxEventSize),
 		idle:  w.cfg.IdleTimeout,
 		onIdle: func() {
 			idle.Store(true)
@@ -199,6 +210,12 @@ func (w *Watcher) connect(ctx context.Context, r resume) conn {
 	return conn{err: err, events: events, lasted: time.Since(began), idle: idle.Load()}
 }
 
+// cutLimit is the size past which an event is cut, so that the cut head
+// and its mark fit in the reader's buffer of max bytes.
+func cutLimit(max int) int {
+	return max - min(1024, max/2)
+}
+
 // subscriptionURL adds since= to the stream URL when r resumes by time.
 func subscriptionURL(stream string, r resume) (string, error) {
 	if r.id != "" || r.since.IsZero() {
@@ -214,6 +231,9 @@ func subscriptionURL(stream string, r resume) (string, error) {
 	return u.String(), nil
 }
 
+// maxRetryAfter caps the wait a server's Retry-After can ask for.
+const maxRetryAfter = 10 * time.Minute
+
 // checkResponse accepts a 200 answer; any other is a *statusError, with
 // the start of the body for the log.
 func checkResponse(_ *sse.Client, resp *http.Response) error {
@@ -222,7 +242,9 @@ func checkResponse(_ *sse.Client, resp *http.Response) error {
 	}
 	defer resp.Body.Close()
 	body, _ := io.ReadAll(io.LimitReader(resp.Body, 300))
-	return &statusError{code: resp.StatusCode, body: string(body)}
+	secs, _ := strconv.Atoi(resp.Header.Get("Retry-After"))
+	return &statusError{code: resp.StatusCode, body: string(body),
+		retryAfter: min(time.Duration(max(secs, 0))*time.Second, maxRetryAfter)}
 }
 
 // handle is called for every event, on the subscription's goroutine: it
@@ -233,7 +255,7 @@ func (w *Watcher) handle(ctx context.Context, ev *sse.Event) {
 	w.stats.bytes.Add(uint64(len(ev.Data)))
 	if string(ev.Event) == oversizedEvent {
 		w.oversized(ev)
-	} else if set := w.watched.Load(); set.mayMatch(ev.Data) {
+	} else if set := w.watched.Load(); set.mayMatch(ev.Data) && set.mayMatchTitle(ev.Data) {
 		w.decode(ctx, ev, set)
 	}
 	w.last.Store(ev)

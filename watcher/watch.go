@@ -1,6 +1,7 @@
 package watcher
 
 import (
+	"bytes"
 	"fmt"
 	"maps"
 	"slices"
@@ -13,7 +14,8 @@ import (
 // published: Watch and Unwatch publish a new one, so the stream reads it
 // without a lock.
 type watchSet struct {
-	wikis map[string]*wikiWatch // only wikis with at least one title
+	wikis  map[string]*wikiWatch // only wikis with at least one title
+	titles map[string]bool       // every watched title of every wiki
 }
 
 // wikiWatch is the watched pages of one wiki.
@@ -69,11 +71,16 @@ func (w *Watcher) change(wiki, title string, add bool) error {
 		delete(titles, norm)
 	}
 
-	next := &watchSet{wikis: maps.Clone(old.wikis)}
+	next := &watchSet{wikis: maps.Clone(old.wikis), titles: map[string]bool{}}
 	if len(titles) == 0 {
 		delete(next.wikis, wiki)
 	} else {
 		next.wikis[wiki] = newWikiWatch(titles)
+	}
+	for _, ww := range next.wikis {
+		for t := range ww.titles {
+			next.titles[t] = true
+		}
 	}
 	w.watched.Store(next)
 	w.log.Debug("watched pages changed", "wiki", wiki, "title", norm, "watched", add,
@@ -117,6 +124,15 @@ func looksRaw(title string) bool {
 		return true
 	}
 	r, _ := utf8.DecodeRuneInString(title)
+	return unicode.IsLower(r)
+}
+
+// looksRawBytes is looksRaw for a title not yet copied into a string.
+func looksRawBytes(title []byte) bool {
+	if bytes.IndexByte(title, '_') >= 0 {
+		return true
+	}
+	r, _ := utf8.DecodeRune(title)
 	return unicode.IsLower(r)
 }
 

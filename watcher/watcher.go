@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/url"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -176,9 +177,6 @@ func (c Config) withDefaults() Config {
 	if c.Logger == nil {
 		c.Logger = slog.Default().With("component", "watcher")
 	}
-	if c.Transport == nil {
-		c.Transport = newTransport()
-	}
 	return c
 }
 
@@ -225,6 +223,8 @@ type Watcher struct {
 	room    chan struct{} // the forwarder made room in the spill
 	wakeGap chan struct{} // a gap awaits its backfill
 
+	ownTransport bool // Transport was made by New, so Run closes its idle connections
+
 	// Set by Run before it starts its goroutines.
 	pollTime  time.Time             // when Run started, for a first poll
 	notBefore time.Time             // a first start's time: no backfill reads before it
@@ -248,17 +248,25 @@ func New(cfg Config) (*Watcher, error) {
 	if cfg.StreamURL != "" && strings.TrimSpace(cfg.UserAgent) == "" {
 		return nil, fmt.Errorf("new watcher: %w", ErrUserAgent)
 	}
+	if _, err := url.Parse(cfg.StreamURL); err != nil {
+		return nil, fmt.Errorf("new watcher: parse stream URL: %w", err)
+	}
+	ownTransport := cfg.Transport == nil
+	if ownTransport {
+		cfg.Transport = newTransport()
+	}
 	w := &Watcher{
-		cfg:     cfg,
-		log:     cfg.Logger,
-		wikis:   make(map[string]*Wiki, len(cfg.Wikis)),
-		bot:     botName(cfg.BotName),
-		out:     make(chan Change, cfg.QueueSize),
-		saveNow: make(chan struct{}, 1),
-		wakeFwd: make(chan struct{}, 1),
-		room:    make(chan struct{}, 1),
-		wakeGap: make(chan struct{}, 1),
-		ledger:  newLedger(cfg.DedupeSize),
+		cfg:          cfg,
+		log:          cfg.Logger,
+		wikis:        make(map[string]*Wiki, len(cfg.Wikis)),
+		bot:          botName(cfg.BotName),
+		out:          make(chan Change, cfg.QueueSize),
+		saveNow:      make(chan struct{}, 1),
+		wakeFwd:      make(chan struct{}, 1),
+		room:         make(chan struct{}, 1),
+		wakeGap:      make(chan struct{}, 1),
+		ledger:       newLedger(cfg.DedupeSize),
+		ownTransport: ownTransport,
 	}
 	for i := range cfg.Wikis {
 		wk := &cfg.Wikis[i]
@@ -267,7 +275,7 @@ func New(cfg Config) (*Watcher, error) {
 		}
 		w.wikis[wk.ID] = wk
 	}
-	w.watched.Store(&watchSet{wikis: map[string]*wikiWatch{}})
+	w.watched.Store(&watchSet{wikis: map[string]*wikiWatch{}, titles: map[string]bool{}})
 	return w, nil
 }
 
@@ -312,6 +320,9 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}()
 	}
 	wg.Wait()
+	if t, ok := w.cfg.Transport.(interface{ CloseIdleConnections() }); ok && w.ownTransport {
+		t.CloseIdleConnections() // their goroutines would outlive Run
+	}
 	return w.saveOnStop(context.WithoutCancel(ctx))
 }
 

@@ -96,7 +96,7 @@ func fakeEdit(title string) map[string]any {
 	return map[string]any{
 		"id": 1, "type": "edit", "namespace": 4, "title": title, "comment": "fake",
 		"timestamp": time.Now().Unix(), "user": "Mallory", "bot": false,
-		"revision": map[string]any{"old": 900000, "new": 900001},
+		"revision":    map[string]any{"old": 900000, "new": 900001},
 		"server_name": "meta.wikimedia.org", "wiki": "metawiki",
 	}
 }
@@ -172,7 +172,7 @@ func TestWatchNormalisesTitles(t *testing.T) {
 func TestOwnEditsAreNoTrigger(t *testing.T) {
 	r := newRig(t)
 	meta := r.env.Wiki("metawiki")
-	login, password, err := meta.CreateBot("Courier")
+	login, password, err := meta.CreateBot("Courier " + r.id)
 	if err != nil {
 		t.Fatal(err)
 	}
