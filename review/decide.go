@@ -152,7 +152,10 @@ func (r *Reviewer) changed(ctx context.Context, id int64, q parser.Request,
 	}
 	switch req.State {
 	case store.StatePending, store.StateRejected:
-		return r.validate(ctx, id, q, rev)
+		if err := r.validate(ctx, id, q, rev); err != nil {
+			return err
+		}
+		return r.trustSender(ctx, id, rev)
 	case store.StateApproved:
 		if err := r.validate(ctx, id, q, rev); err != nil {
 			return err

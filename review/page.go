@@ -208,5 +208,7 @@ func (r *Reviewer) trustSender(ctx context.Context, id int64, rev Revision) erro
 	if err != nil || !trusted {
 		return err
 	}
-	return r.setApproved(ctx, req, req.Requester+" (trusted sender)", rev)
+	r.log.Info("trusted sender: approved without an approver", "request_id", id,
+		"title", r.cfg.Requests, "user", req.Requester)
+	return r.setApproved(ctx, req, req.Requester, rev)
 }

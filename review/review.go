@@ -77,6 +77,8 @@ type Config struct {
 	BotUser string
 
 	// ProgressEvery is the least time between two progress write-backs.
+	// Each is an edit of the request page, so it is kept long enough that
+	// progress costs a small share of the edits a delivery makes.
 	ProgressEvery time.Duration
 
 	// Now returns the time; tests may fix it.
@@ -120,7 +122,7 @@ func New(cfg Config) (*Reviewer, error) {
 		cfg.Log = slog.Default()
 	}
 	if cfg.ProgressEvery == 0 {
-		cfg.ProgressEvery = 5 * time.Second
+		cfg.ProgressEvery = time.Minute
 	}
 	if cfg.Now == nil {
 		cfg.Now = time.Now
