@@ -91,6 +91,9 @@ type scene struct {
 	targets  []target
 	proc     *exec.Cmd
 	logFile  *os.File
+	extra    string // more config, appended to the file
+	base     string // the title all the scene's pages start with
+	edits    int    // edits_per_minute
 }
 
 type target struct {
@@ -129,8 +132,15 @@ func newScene(t *testing.T, perWiki, edits int) *scene {
 		fmt.Fprintf(&list, "* {{#target:%s}}\n* {{#target:%s|%s}}\n", mt, et, s.en.Domain)
 	}
 	s.edit(s.admin, s.list, list.String())
+	s.base, s.edits = base, edits
 	s.writeConfig(base, edits)
 	return s
+}
+
+// addConfig appends TOML text to the scene's config file.
+func (s *scene) addConfig(text string) {
+	s.extra += text
+	s.writeConfig(s.base, s.edits)
 }
 
 func (s *scene) writeConfig(base string, edits int) {
@@ -160,7 +170,7 @@ api = %q
 		base+"/Senders", base+"/Log", base+"/Shutoff", s.env.Stream.URL, edits,
 		s.meta.Domain, s.meta.API, s.en.Domain, s.en.API)
 	s.config = filepath.Join(s.dir, "courier.toml")
-	if err := os.WriteFile(s.config, []byte(cfg), 0o600); err != nil {
+	if err := os.WriteFile(s.config, []byte(cfg+s.extra), 0o600); err != nil {
 		s.t.Fatal(err)
 	}
 }

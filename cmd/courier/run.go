@@ -12,9 +12,11 @@ import (
 	"strings"
 	"sync"
 	"syscall"
+	"time"
 
 	"courier/config"
 	"courier/deliver"
+	"courier/metrics"
 	"courier/parser"
 	"courier/review"
 	"courier/store"
@@ -88,7 +90,9 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger,
 	}
 	defer st.Close()
 
-	clients, err := newClients(cfg, log, transport)
+	var w *watcher.Watcher // the metrics read its stats once it runs
+	m := newMetrics(cfg, st, func() watcher.Stats { return w.Stats() }, log)
+	clients, err := newClients(cfg, log, transport, m.APIHook)
 	if err != nil {
 		return err
 	}
@@ -103,7 +107,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		return err
 	}
 
-	w, err := newWatcher(ctx, cfg, st, home, log)
+	w, err = newWatcher(ctx, cfg, st, home, log)
 	if err != nil {
 		return err
 	}
@@ -116,17 +120,37 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger,
 			return fmt.Errorf("watch %s: %w", t, err)
 		}
 	}
-	return runPipeline(ctx, cfg.Home.Wiki, w, rv, log)
+	return runPipeline(ctx, cfg, w, rv, m, log)
 }
 
-// runPipeline runs the watcher, the reviewer and the loop between them,
-// and waits for all three.
-func runPipeline(ctx context.Context, home string, w *watcher.Watcher, rv *review.Reviewer,
-	log *slog.Logger) error {
+// newMetrics returns the metrics and health of /metrics and /healthz.
+// When polling, silence is counted in poll rounds, so the limit is
+// several rounds long.
+func newMetrics(cfg *config.Config, st *store.Store, stats func() watcher.Stats,
+	log *slog.Logger) *metrics.Metrics {
+	silence := time.Duration(0) // the package's default
+	if cfg.Stream.URL == "" {
+		silence = max(metrics.DefaultStreamSilence, 5*cfg.Stream.PollInterval)
+	}
+	return metrics.New(metrics.Options{Store: st, Stats: stats, Polling: cfg.Stream.URL == "",
+		StreamSilence: silence, Logger: log.With("component", "metrics")})
+}
+
+// runPipeline runs the watcher, the reviewer, the loop between them and
+// the metrics listener, and waits for all of them.
+func runPipeline(ctx context.Context, cfg *config.Config, w *watcher.Watcher,
+	rv *review.Reviewer, m *metrics.Metrics, log *slog.Logger) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	home := cfg.Home.Wiki
 	var wg sync.WaitGroup
-	errs := make(chan error, 2)
+	errs := make(chan error, 3)
+	wg.Go(func() {
+		if err := m.Serve(ctx, cfg.HTTP.Listen); err != nil && ctx.Err() == nil {
+			errs <- fmt.Errorf("metrics: %w", err)
+			cancel()
+		}
+	})
 	wg.Go(func() {
 		if err := w.Run(ctx); err != nil && ctx.Err() == nil {
 			errs <- fmt.Errorf("watcher: %w", err)
@@ -165,8 +189,8 @@ func collect(errs <-chan error) []error {
 
 // newClients makes one API client a configured wiki, all with the
 // account's login.
-func newClients(cfg *config.Config, log *slog.Logger, transport http.RoundTripper) (
-	map[string]*wiki.Client, error) {
+func newClients(cfg *config.Config, log *slog.Logger, transport http.RoundTripper,
+	hook func(wiki string) func(string, time.Duration, error)) (map[string]*wiki.Client, error) {
 	password, err := cfg.ResolvePassword()
 	if err != nil {
 		return nil, err
@@ -176,7 +200,7 @@ func newClients(cfg *config.Config, log *slog.Logger, transport http.RoundTrippe
 		c, err := wiki.New(wiki.Config{
 			ID: wc.ID, API: wc.API, UserAgent: cfg.Account.UserAgent,
 			Username: cfg.Account.Username, Password: password, MaxLag: cfg.Delivery.Maxlag,
-			Logger: log, Transport: transport,
+			Logger: log, Transport: transport, OnRequest: hook(wc.ID),
 		})
 		if err != nil {
 			return nil, fmt.Errorf("set up the client of %s: %w", wc.ID, err)

@@ -3,6 +3,9 @@ package main
 import (
 	"context"
 	"fmt"
+	"io"
+	"net"
+	"net/http"
 	"os"
 	"regexp"
 	"slices"
@@ -342,4 +345,68 @@ func TestDryRun(t *testing.T) {
 	if st := s.param(id, "status"); st != "" {
 		t.Errorf("a dry run wrote status %q", st)
 	}
+}
+
+// TestMetricsAndHealthDuringDelivery reads /metrics and /healthz while a
+// slow delivery runs.
+func TestMetricsAndHealthDuringDelivery(t *testing.T) {
+	s := newScene(t, 3, 30)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	s.addConfig(fmt.Sprintf("\n[http]\nlisten = %q\n", addr))
+	s.start()
+
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	after := s.env.Stream.Last()
+	id := s.file("Trusty", "Measured", fmt.Sprintf(message, 70))
+	if _, err := s.firstDelivery(ctx, after); err != nil {
+		t.Fatal(err)
+	}
+	body, code := get(t, "http://"+addr+"/healthz")
+	if code != 200 || strings.TrimSpace(body) != "ok" {
+		t.Errorf("/healthz during a delivery = %d %q", code, body)
+	}
+	body, code = get(t, "http://"+addr+"/metrics")
+	for _, want := range []string{
+		`courier_requests{state="delivering"} 1`,
+		`courier_targets{state="delivered",wiki="metawiki"}`,
+		`courier_edits_waiting{wiki="enwiki"}`,
+		`courier_api_request_duration_seconds_count{action="edit",result="ok",wiki="metawiki"}`,
+		`courier_watcher_matched_total`,
+	} {
+		if code != 200 || !strings.Contains(body, want) {
+			t.Errorf("/metrics (%d) has no %s", code, want)
+		}
+	}
+	s.waitStatus(id, "done", 60*time.Second)
+	body, _ = get(t, "http://"+addr+"/metrics")
+	if !strings.Contains(body, `courier_targets{state="delivered",wiki="enwiki"} 3`) {
+		t.Errorf("/metrics after the delivery:\n%s", grepLines(body, "courier_targets"))
+	}
+}
+
+func get(t *testing.T, url string) (string, int) {
+	t.Helper()
+	resp, err := http.Get(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return string(b), resp.StatusCode
+}
+
+func grepLines(text, prefix string) string {
+	var out []string
+	for _, l := range strings.Split(text, "\n") {
+		if strings.HasPrefix(l, prefix) {
+			out = append(out, l)
+		}
+	}
+	return strings.Join(out, "\n")
 }
