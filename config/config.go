@@ -26,6 +26,7 @@ type Config struct {
 	Stream   Stream   `toml:"stream"`
 	Delivery Delivery `toml:"delivery"`
 	HTTP     HTTP     `toml:"http"`
+	Matrix   Matrix   `toml:"sitematrix"`
 	Wikis    []Wiki   `toml:"wikis"`
 
 	// path is the file the configuration was read from, for messages.
@@ -95,6 +96,21 @@ type HTTP struct {
 	Listen string `toml:"listen"`
 }
 
+// Matrix takes the wikis of a farm from the home wiki's site matrix (the
+// SiteMatrix extension, as on Wikimedia's wikis) instead of listing each
+// in [[wikis]].
+type Matrix struct {
+	// Enabled reports whether the site matrix adds to [[wikis]].
+	Enabled bool `toml:"enabled"`
+
+	// APIPath is the path of api.php on every wiki of the farm.
+	APIPath string `toml:"api_path"`
+
+	// MaxAge is how long the copy kept in the state file is used before
+	// the matrix is read again.
+	MaxAge time.Duration `toml:"max_age"`
+}
+
 // Wiki is one wiki Courier may read or deliver to.
 type Wiki struct {
 	// ID is the database name, the "wiki" field of a recent-change event.
@@ -129,6 +145,7 @@ func Default() Config {
 			URL:          "https://stream.wikimedia.org/v2/stream/recentchange",
 			PollInterval: 30 * time.Second,
 		},
+		Matrix: Matrix{APIPath: "/w/api.php", MaxAge: 24 * time.Hour},
 		Delivery: Delivery{
 			EditsPerMinute: 12,
 			Maxlag:         5,
@@ -304,6 +321,12 @@ func (c *Config) validate(md toml.MetaData, lines lineIndex) []string {
 	v.positive(c.Delivery.MaxTargets, "delivery", "max_targets")
 	v.required(c.Delivery.OptoutCategory, "delivery", "optout_category")
 
+	if !strings.HasPrefix(c.Matrix.APIPath, "/") {
+		v.addf([]string{"sitematrix", "api_path"}, "must start with /, not %q", c.Matrix.APIPath)
+	}
+	if c.Matrix.MaxAge < time.Minute {
+		v.addf([]string{"sitematrix", "max_age"}, "must be at least 1m, not %s", c.Matrix.MaxAge)
+	}
 	c.validateWikis(&v)
 	return v.problems
 }

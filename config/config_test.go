@@ -158,6 +158,11 @@ func TestConfigErrorsNameKeyAndLine(t *testing.T) {
 			want: []string{"c.toml:14: delivery.edits_per_minute: must be a positive number"},
 		},
 		{
+			name: "site matrix path",
+			edit: func(s string) string { return s + "[sitematrix]\napi_path = \"w/api.php\"\n" },
+			want: []string{`c.toml:14: sitematrix.api_path: must start with /, not "w/api.php"`},
+		},
+		{
 			name: "syntax error",
 			edit: func(s string) string { return s + "[delivery\n" },
 			want: []string{"c.toml:14"},

@@ -61,6 +61,15 @@ CREATE TABLE targets (
 );
 CREATE INDEX targets_state ON targets (state);
 `,
+	// 2: the wikis of a farm, from the home wiki's site matrix.
+	`
+CREATE TABLE sitematrix (
+	id      TEXT PRIMARY KEY,         -- the database name
+	domain  TEXT NOT NULL,
+	api     TEXT NOT NULL,
+	fetched TEXT NOT NULL
+);
+`,
 }
 
 // SchemaVersion is the schema version this Courier writes.

@@ -256,3 +256,19 @@ func TestReadOnlyOpenBesideTheWriter(t *testing.T) {
 		t.Error("OpenReadOnly of a missing file succeeded")
 	}
 }
+
+func TestSiteMatrixCache(t *testing.T) {
+	s, _ := openTemp(t)
+	ctx := context.Background()
+	if sites, at, err := s.SiteMatrix(ctx); err != nil || len(sites) != 0 || !at.IsZero() {
+		t.Errorf("empty cache = %v, %v, %v", sites, at, err)
+	}
+	first := []Site{{"dewiki", "de.wikipedia.org", "https://de.wikipedia.org/w/api.php"},
+		{"enwiki", "en.wikipedia.org", "https://en.wikipedia.org/w/api.php"}}
+	s.SaveSiteMatrix(ctx, first)
+	s.SaveSiteMatrix(ctx, first[1:])
+	sites, at, err := s.SiteMatrix(ctx)
+	if err != nil || len(sites) != 1 || sites[0] != first[1] || at.IsZero() {
+		t.Errorf("cache after two saves = %v, %v, %v; want only enwiki", sites, at, err)
+	}
+}

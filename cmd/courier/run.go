@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"os"
 	"os/signal"
@@ -92,7 +93,7 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger,
 
 	var w *watcher.Watcher // the metrics read its stats once it runs
 	m := newMetrics(cfg, st, func() watcher.Stats { return w.Stats() }, log)
-	clients, err := newClients(cfg, log, transport, m.APIHook)
+	clients, err := newClients(cfg, cfg.Wikis, log, transport, m.APIHook)
 	if err != nil {
 		return err
 	}
@@ -102,6 +103,14 @@ func runDaemon(ctx context.Context, cfg *config.Config, log *slog.Logger,
 		return err
 	}
 	loginOthers(ctx, cfg, clients, log)
+	if cfg.Matrix.Enabled {
+		added := addMatrixWikis(ctx, cfg, st, home, log)
+		more, err := newClients(cfg, added, log, transport, m.APIHook)
+		if err != nil {
+			return err
+		}
+		maps.Copy(clients, more)
+	}
 	titles, err := controlTitles(cfg, site)
 	if err != nil {
 		return err
@@ -189,14 +198,15 @@ func collect(errs <-chan error) []error {
 
 // newClients makes one API client a configured wiki, all with the
 // account's login.
-func newClients(cfg *config.Config, log *slog.Logger, transport http.RoundTripper,
-	hook func(wiki string) func(string, time.Duration, error)) (map[string]*wiki.Client, error) {
+func newClients(cfg *config.Config, wikis []config.Wiki, log *slog.Logger,
+	transport http.RoundTripper, hook func(wiki string) func(string, time.Duration, error)) (
+	map[string]*wiki.Client, error) {
 	password, err := cfg.ResolvePassword()
 	if err != nil {
 		return nil, err
 	}
 	clients := map[string]*wiki.Client{}
-	for _, wc := range cfg.Wikis {
+	for _, wc := range wikis {
 		c, err := wiki.New(wiki.Config{
 			ID: wc.ID, API: wc.API, UserAgent: cfg.Account.UserAgent,
 			Username: cfg.Account.Username, Password: password, MaxLag: cfg.Delivery.Maxlag,

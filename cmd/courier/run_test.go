@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"regexp"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -409,4 +414,71 @@ func grepLines(text, prefix string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// TestSiteMatrixWikis configures the home wiki alone and lets its site
+// matrix bring the other wiki: a request delivers there too, and a second
+// start whose matrix read fails uses the copy in the state file. The
+// local wikis have no SiteMatrix extension, so a proxy in front of the
+// real home wiki answers action=sitematrix and passes the rest through.
+func TestSiteMatrixWikis(t *testing.T) {
+	s := newScene(t, 1, 600)
+	enURL, _ := url.Parse(s.en.URL)
+	failMatrix := false
+	var matrixReads atomic.Int32
+	target, _ := url.Parse(s.meta.URL)
+	rp := httputil.NewSingleHostReverseProxy(target)
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		body, _ := io.ReadAll(r.Body)
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		form, _ := url.ParseQuery(string(body))
+		if r.URL.Query().Get("action") != "sitematrix" && form.Get("action") != "sitematrix" {
+			rp.ServeHTTP(w, r)
+			return
+		}
+		matrixReads.Add(1)
+		if failMatrix {
+			http.Error(w, "down", http.StatusServiceUnavailable)
+			return
+		}
+		fmt.Fprintf(w, `{"sitematrix":{"count":3,"0":{"code":"en","site":[`+
+			`{"url":%q,"dbname":"enwiki","code":"wiki"}]},"specials":[`+
+			`{"url":%q,"dbname":"metawiki","code":"meta"},`+
+			`{"url":"http://closed.invalid","dbname":"closedwiki","code":"closed","closed":true}]}}`,
+			s.en.URL, s.meta.URL)
+	}))
+	defer proxy.Close()
+
+	// Only the home wiki is configured, through the proxy; the list names
+	// the other wiki by the domain its matrix entry gives.
+	cfg, _ := os.ReadFile(s.config)
+	text := string(cfg)
+	text = text[:strings.LastIndex(text, "[[wikis]]")]
+	text = strings.Replace(text, s.meta.API, proxy.URL+"/api.php", 1)
+	text += "[sitematrix]\nenabled = true\napi_path = \"/api.php\"\n"
+	os.WriteFile(s.config, []byte(text), 0o600)
+	list := fmt.Sprintf("* {{#target:%s}}\n* {{#target:%s|%s}}\n", s.targets[0].title,
+		s.targets[1].title, enURL.Host)
+	s.edit(s.admin, s.list, list)
+	s.start()
+
+	id := s.file("Trusty", "Matrix", fmt.Sprintf(message, 80))
+	s.waitStatus(id, "done", 60*time.Second)
+	if got := s.messages(id); !all(got, 1) {
+		t.Errorf("messages per target = %v, want one each, the matrix wiki's included", got)
+	}
+	s.stop()
+
+	// A second start takes the matrix from the state file: the copy is
+	// younger than max_age, so the wiki is not asked again.
+	failMatrix = true
+	s.start()
+	id2 := s.file("Trusty", "Matrix again", fmt.Sprintf(message, 81))
+	s.waitStatus(id2, "done", 60*time.Second)
+	if got := s.messages(id2); !all(got, 1) {
+		t.Errorf("second start: messages per target = %v, want one each", got)
+	}
+	if n := matrixReads.Load(); n != 1 {
+		t.Errorf("the site matrix was read %d times over two starts, want once", n)
+	}
 }
