@@ -149,9 +149,22 @@ func (r *Reviewer) Changed(ctx context.Context, title string) error {
 	case r.cfg.Senders:
 		return r.loadSenders(ctx)
 	case r.cfg.Shutoff:
-		return r.loadShutoff(ctx)
+		wasRunning := r.isRunning()
+		if err := r.loadShutoff(ctx); err != nil {
+			return err
+		}
+		if !wasRunning && r.isRunning() {
+			return r.reviewPage(ctx) // write what waited for the shutoff page
+		}
 	}
 	return nil
+}
+
+// isRunning reports whether the shutoff page reads "run".
+func (r *Reviewer) isRunning() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.running
 }
 
 // Watched returns the home wiki titles the reviewer wants to hear about.

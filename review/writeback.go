@@ -19,6 +19,13 @@ func (r *Reviewer) writeBack(ctx context.Context, latest Revision) error {
 	if err != nil {
 		return err
 	}
+	if text != latest.Text && !r.isRunning() {
+		// Courier edits only while the shutoff page reads "run"; the status
+		// is written when it does again (loadShutoff reviews the page).
+		r.log.Info("shut off: status write-back waits for the shutoff page to read run",
+			"title", r.cfg.Requests, "summary", summary)
+		return nil
+	}
 	if text != latest.Text {
 		newRev, err := r.cfg.Wiki.Save(ctx, r.cfg.Requests, text, summary, latest)
 		if err != nil {

@@ -148,15 +148,19 @@ func TestEditAfterApprovalVoidsIt(t *testing.T) {
 func TestShutoffPausesAndCancelStops(t *testing.T) {
 	s := newScene(t, 4, 20) // 3 s between two edits on a wiki
 	shutoff := strings.TrimSuffix(s.requests, "/Requests") + "/Shutoff"
-	s.edit(s.admin, shutoff, "stop")
 	s.start()
 
 	id := s.file("Alice", "Paused", fmt.Sprintf(message, 30))
 	s.waitStatus(id, "pending", 30*time.Second)
+	s.edit(s.admin, shutoff, "stop")
+	time.Sleep(2 * time.Second) // the stream brings the change in well under that
 	s.setStatus("Sam", id, "approved")
 	time.Sleep(4 * time.Second)
 	if got := s.messages(id); !all(got, 0) {
 		t.Fatalf("messages while shut off = %v, want none", got)
+	}
+	if st := s.param(id, "status"); st != "approved" {
+		t.Errorf("status while shut off = %q: Courier edited the request page", st)
 	}
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
