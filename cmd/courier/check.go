@@ -22,14 +22,13 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 			"wiki, the control pages and the stream, and prints each problem on one\n"+
 			"line with what to do about it. Exits 1 when it finds one.",
 		"COURIER_PASSWORD=... courier check -config courier.toml")
-	configPath := fs.String("config", "courier.toml", "the config `file`")
+	fs.configFlag()
 	if code := fs.parse(args, stdout, stderr); code >= 0 {
 		return code
 	}
 
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
+	cfg := fs.loadConfig(stderr)
+	if cfg == nil {
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

@@ -5,12 +5,15 @@ import (
 	"flag"
 	"fmt"
 	"io"
+
+	"courier/config"
 )
 
 // flagSet is a subcommand's flags with the text its -h prints.
 type flagSet struct {
 	*flag.FlagSet
 	name, about, example string
+	configPath           *string // set by configFlag
 }
 
 // newFlags returns a flag set for a subcommand; about says what it does
@@ -44,6 +47,22 @@ func (fs *flagSet) printUsage(w io.Writer) {
 	fs.SetOutput(w)
 	fs.PrintDefaults()
 	fmt.Fprintf(w, "\nExample:\n  %s\n", fs.example)
+}
+
+// configFlag adds -config to fs; loadConfig reads the file it names.
+func (fs *flagSet) configFlag() {
+	fs.configPath = fs.String("config", "courier.toml", "the config `file`")
+}
+
+// loadConfig reads the config file -config names; on a mistake it prints
+// every problem to stderr and returns nil.
+func (fs *flagSet) loadConfig(stderr io.Writer) *config.Config {
+	cfg, err := config.Load(*fs.configPath)
+	if err != nil {
+		fmt.Fprintln(stderr, err)
+		return nil
+	}
+	return cfg
 }
 
 // usageError prints a usage mistake that the flag package cannot see, such

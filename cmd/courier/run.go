@@ -32,7 +32,7 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 			"delivers approved ones. SIGINT or SIGTERM finishes the edit under way,\n"+
 			"saves the state and exits 0.",
 		"COURIER_PASSWORD=... courier run -config courier.toml")
-	configPath := fs.String("config", "courier.toml", "the config `file`")
+	fs.configFlag()
 	logJSON := fs.Bool("log-json", false, "log JSON lines instead of text")
 	verbose := fs.Bool("v", false, "log every API request and stream decision (Debug)")
 	dry := fs.Bool("dry-run", false,
@@ -41,9 +41,8 @@ func cmdRun(args []string, stdout, stderr io.Writer) int {
 		return code
 	}
 
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
+	cfg := fs.loadConfig(stderr)
+	if cfg == nil {
 		return 1
 	}
 	log := newLogger(stderr, *logJSON, *verbose)

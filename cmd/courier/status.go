@@ -7,7 +7,6 @@ import (
 	"io"
 	"text/tabwriter"
 
-	"courier/config"
 	"courier/store"
 )
 
@@ -18,16 +17,15 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		"Prints the requests in the state file with their state and target\n"+
 			"counts, or with -request every target of one request and its outcome.",
 		"courier status -config courier.toml -request 1234")
-	configPath := fs.String("config", "courier.toml", "the config `file`")
+	fs.configFlag()
 	requestID := fs.Int64("request", 0, "print the targets of the request with this `id`")
 	asJSON := fs.Bool("json", false, "print JSON, for scripts")
 	if code := fs.parse(args, stdout, stderr); code >= 0 {
 		return code
 	}
 
-	cfg, err := config.Load(*configPath)
-	if err != nil {
-		fmt.Fprintln(stderr, err)
+	cfg := fs.loadConfig(stderr)
+	if cfg == nil {
 		return 1
 	}
 	ctx := context.Background()
