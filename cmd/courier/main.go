@@ -19,6 +19,7 @@ type command struct {
 
 func commands() []command {
 	return []command{
+		{"abandon", "close a request that cannot be delivered further", cmdAbandon},
 		{"check", "check the config, the state file and the wikis", cmdCheck},
 		{"run", "run the bot: follow requests and deliver approved ones", cmdRun},
 		{"parse", "print the requests or targets a wikitext file holds", cmdParse},

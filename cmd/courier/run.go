@@ -195,6 +195,9 @@ func collect(errs <-chan error) []error {
 	return out
 }
 
+// noHook is the API request hook of a command that keeps no metrics.
+func noHook(string) func(string, time.Duration, error) { return nil }
+
 // newClients makes one API client a configured wiki, all with the
 // account's login.
 func newClients(cfg *config.Config, wikis []config.Wiki, log *slog.Logger,

@@ -486,3 +486,50 @@ func TestSiteMatrixWikis(t *testing.T) {
 		t.Errorf("the site matrix was read %d times over two starts, want once", n)
 	}
 }
+
+// TestAbandonABlockedDelivery blocks the bot on one wiki during a
+// delivery: the request stays delivering with a note, courier abandon
+// closes it, and the next start marks it done with the failure counted.
+func TestAbandonABlockedDelivery(t *testing.T) {
+	s := newScene(t, 1, 600)
+	enAdmin, err := s.en.Admin()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := enAdmin.Block(botName, "infinite", "test: "+t.Name()); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := enAdmin.Unblock(botName); err != nil {
+			t.Errorf("unblock the bot on enwiki: %v", err)
+		}
+	})
+	s.start()
+	id := s.file("Trusty", "Blocked", fmt.Sprintf(message, 90))
+	deadline := time.Now().Add(60 * time.Second)
+	for !strings.Contains(s.param(id, "note"), "stopped") && time.Now().Before(deadline) {
+		time.Sleep(300 * time.Millisecond)
+	}
+	if note := s.param(id, "note"); !strings.Contains(note, "enwiki (blocked)") {
+		t.Fatalf("note of a request blocked on enwiki = %q", note)
+	}
+	if st := s.param(id, "status"); st != "delivering" {
+		t.Errorf("status = %q, want delivering", st)
+	}
+
+	out, code := s.courier("abandon", "-config", s.config, "-request", fmt.Sprint(id))
+	if code != 1 || !strings.Contains(out, "is locked by process") {
+		t.Errorf("abandon beside a running courier: exit %d\n%s", code, out)
+	}
+	s.stop()
+	out, code = s.courier("abandon", "-config", s.config, "-request", fmt.Sprint(id),
+		"-reason", "blocked")
+	if code != 0 || !strings.Contains(out, "1 delivered, 0 skipped, 1 failed") {
+		t.Fatalf("abandon: exit %d\n%s", code, out)
+	}
+	s.start()
+	s.waitStatus(id, "done", 60*time.Second)
+	if res := s.param(id, "result"); !strings.HasPrefix(res, "1 delivered, 0 skipped, 1 failed") {
+		t.Errorf("result = %q", res)
+	}
+}
