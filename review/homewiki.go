@@ -49,6 +49,17 @@ func (a *apiWiki) RevisionsAfter(ctx context.Context, title string, rev int64) (
 	return out, nil
 }
 
+func (a *apiWiki) Revision(ctx context.Context, id int64) (Revision, bool, error) {
+	r, err := a.c.RevisionByID(ctx, id)
+	if errors.Is(err, wiki.ErrNoSuchRevision) {
+		return Revision{}, false, nil
+	}
+	if err != nil {
+		return Revision{}, false, err
+	}
+	return fromWiki(*r), true, nil
+}
+
 func (a *apiWiki) RevisionAt(ctx context.Context, title string, t time.Time) (Revision, bool,
 	error) {
 	r, ok, err := a.c.RevisionAt(ctx, title, t)

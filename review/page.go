@@ -87,18 +87,14 @@ func (r *Reviewer) loadBaseline(ctx context.Context) error {
 	return nil
 }
 
-// revisionByID finds a revision of the request page by reading the
-// history from just before it.
+// revisionByID reads one revision of the request page. One that is gone
+// (deleted or suppressed) gives an empty start rather than a guess.
 func (r *Reviewer) revisionByID(ctx context.Context, id int64) (Revision, error) {
-	revs, err := r.cfg.Wiki.RevisionsAfter(ctx, r.cfg.Requests, id-1)
-	if err != nil {
-		return Revision{}, err
+	rev, ok, err := r.cfg.Wiki.Revision(ctx, id)
+	if err != nil || !ok {
+		return Revision{ID: id}, err
 	}
-	if len(revs) == 0 || revs[0].ID != id {
-		// Deleted or suppressed: start from nothing rather than guess.
-		return Revision{ID: id}, nil
-	}
-	return revs[0], nil
+	return rev, nil
 }
 
 // identify gives each request of a revision its id: the id it carries,

@@ -31,6 +31,10 @@ type HomeWiki interface {
 	// first, with their text.
 	RevisionsAfter(ctx context.Context, title string, rev int64) ([]Revision, error)
 
+	// Revision returns the revision with the given id, with its text; ok
+	// is false when it no longer exists.
+	Revision(ctx context.Context, id int64) (rev Revision, ok bool, err error)
+
 	// RevisionAt returns the revision of title that was current at t; ok
 	// is false when the page did not exist then.
 	RevisionAt(ctx context.Context, title string, t time.Time) (rev Revision, ok bool, err error)
