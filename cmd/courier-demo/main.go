@@ -157,27 +157,11 @@ func setUpWikis(env *wikitest.Env) error {
 }
 
 func writeConfig(env *wikitest.Env, dir string) (string, error) {
-	meta, en := env.Wiki("metawiki"), env.Wiki("enwiki")
-	text := fmt.Sprintf(`state = %q
-[account]
-username = "%s@%s"
-user_agent = "Courier/demo (https://example.org/courier; ops@example.org)"
-[home]
-wiki = "metawiki"
-[stream]
-url = %q
-[delivery]
-edits_per_minute = 60
-[[wikis]]
-id = "metawiki"
-domain = %q
-api = %q
-[[wikis]]
-id = "enwiki"
-domain = %q
-api = %q
-`, filepath.Join(dir, "courier.db"), botName, wikitest.BotAppID, env.Stream.URL,
-		meta.Domain, meta.API, en.Domain, en.API)
+	text := env.CourierConfig(wikitest.CourierConfig{
+		State: filepath.Join(dir, "courier.db"), Login: botName + "@" + wikitest.BotAppID,
+		UserAgent:      "Courier/demo (https://example.org/courier; ops@example.org)",
+		EditsPerMinute: 60,
+	})
 	path := filepath.Join(dir, "courier.toml")
 	return path, os.WriteFile(path, []byte(text), 0o600)
 }

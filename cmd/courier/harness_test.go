@@ -144,31 +144,13 @@ func (s *scene) addConfig(text string) {
 }
 
 func (s *scene) writeConfig(base string, edits int) {
-	cfg := fmt.Sprintf(`state = %q
-[account]
-username = "%s@%s"
-user_agent = "Courier/test (https://example.org/courier; ops@example.org)"
-[home]
-wiki = "metawiki"
-requests = %q
-senders = %q
-log = %q
-shutoff = %q
-[stream]
-url = %q
-[delivery]
-edits_per_minute = %d
-[[wikis]]
-id = "metawiki"
-domain = %q
-api = %q
-[[wikis]]
-id = "enwiki"
-domain = %q
-api = %q
-`, filepath.Join(s.dir, "courier.db"), botName, wikitest.BotAppID, s.requests,
-		base+"/Senders", base+"/Log", base+"/Shutoff", s.env.Stream.URL, edits,
-		s.meta.Domain, s.meta.API, s.en.Domain, s.en.API)
+	cfg := s.env.CourierConfig(wikitest.CourierConfig{
+		State: filepath.Join(s.dir, "courier.db"), Login: botName + "@" + wikitest.BotAppID,
+		UserAgent:      "Courier/test (https://example.org/courier; ops@example.org)",
+		EditsPerMinute: edits,
+		Home: fmt.Sprintf("requests = %q\nsenders = %q\nlog = %q\nshutoff = %q\n",
+			s.requests, base+"/Senders", base+"/Log", base+"/Shutoff"),
+	})
 	s.config = filepath.Join(s.dir, "courier.toml")
 	if err := os.WriteFile(s.config, []byte(cfg+s.extra), 0o600); err != nil {
 		s.t.Fatal(err)
